@@ -1,0 +1,69 @@
+import type { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import tls, { type PeerCertificate } from 'node:tls';
+
+export interface PeerCertificateResult {
+  certificate: X509Certificate;
+  /** Legacy object form, as `tls.checkServerIdentity` wants it. */
+  legacy: PeerCertificate;
+  /** Whether the chain verified against the trusted CAs. */
+  authorized: boolean;
+  authorizationError: string | undefined;
+  protocol: string | null;
+}
+
+export interface PeerCertificateOptions {
+  host: string;
+  port: number;
+  /** SNI name; never an IP address (RFC 6066). */
+  servername: string | undefined;
+  timeoutMs: number;
+  /** Extra trusted CA PEM file, added to Node's root store. */
+  caFile: string | undefined;
+}
+
+/**
+ * Connects, completes the handshake and returns the served leaf certificate, whether or not its chain is
+ * trusted: the certificate check reports trust as a finding rather than failing to look.
+ */
+export function fetchPeerCertificate(options: PeerCertificateOptions): Promise<PeerCertificateResult> {
+  const ca = options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined;
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: options.host,
+      port: options.port,
+      servername: options.servername && isIP(options.servername) === 0 ? options.servername : undefined,
+      rejectUnauthorized: false,
+      ca,
+      ALPNProtocols: ['http/1.1'],
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        Object.assign(new Error(`TLS handshake not finished within ${options.timeoutMs} ms`), {
+          code: 'ETIMEDOUT',
+        }),
+      );
+    }, options.timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const certificate = socket.getPeerX509Certificate();
+      const legacy = socket.getPeerCertificate();
+      const result = {
+        authorized: socket.authorized,
+        authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+        protocol: socket.getProtocol(),
+      };
+      socket.end();
+      socket.destroy();
+      if (!certificate) reject(new Error('the server sent no certificate'));
+      else resolve({ certificate, legacy, ...result });
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    });
+  });
+}

@@ -1,0 +1,102 @@
+import type { ReefConfig } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import type { CheckError, Finding } from '../findings/finding.js';
+import { mapLimit } from '../util/concurrency.js';
+import type { CheckContext } from './check.js';
+import { planProbes } from './registry.js';
+
+/** One target's result: healthy, unhealthy, or the check itself failed. */
+export type ProbeOutcome =
+  | { status: 'ok'; check: string; target: string; findings: Finding[] }
+  | { status: 'anomaly'; check: string; target: string; findings: Finding[] }
+  | { status: 'error'; check: string; target: string; error: string };
+
+export interface SweepResult {
+  startedAt: string;
+  durationMs: number;
+  /** Every finding, `ok` ones included, in configuration order. */
+  findings: Finding[];
+  errors: CheckError[];
+  /** Number of (check, target) pairs probed. */
+  probed: number;
+  /** Target names the sweep was limited to, or null for a full sweep. */
+  only: string | null;
+}
+
+export interface SweepOptions {
+  /** Probe only the target with this name. */
+  only?: string;
+  /** A probe that has not settled by then is abandoned and reported as a check error. */
+  probeDeadlineMs?: number;
+}
+
+/**
+ * Runs every configured probe with bounded concurrency. A probe that throws (or never settles) is a
+ * check error; it never aborts the sweep.
+ */
+export async function runSweep(
+  config: ReefConfig,
+  context: CheckContext,
+  options: SweepOptions = {},
+): Promise<SweepResult> {
+  const started = context.clock.now();
+  const t0 = performance.now();
+  const plan = planProbes(config, options.only);
+  const deadline = options.probeDeadlineMs ?? 300_000;
+  const outcomes = await mapLimit(
+    plan,
+    config.sweep.concurrency,
+    async ({ check, target }): Promise<ProbeOutcome> => {
+      const base = { check: check.kind, target: target.name };
+      try {
+        const findings = await withDeadline(check.probe(target, context), deadline);
+        if (findings.length === 0) {
+          return { ...base, status: 'error', error: 'the check returned no result for this target' };
+        }
+        const healthy = findings.every((f) => f.severity === 'ok');
+        return { ...base, status: healthy ? 'ok' : 'anomaly', findings };
+      } catch (error) {
+        return { ...base, status: 'error', error: errorMessage(error) };
+      }
+    },
+  );
+  const findings: Finding[] = [];
+  const errors: CheckError[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.status === 'error') {
+      errors.push({
+        check: outcome.check as CheckError['check'],
+        target: outcome.target,
+        message: outcome.error,
+      });
+    } else findings.push(...outcome.findings);
+  }
+  return {
+    startedAt: started.toISOString(),
+    durationMs: Math.round(performance.now() - t0),
+    findings,
+    errors,
+    probed: plan.length,
+    only: options.only ?? null,
+  };
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the check did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Nagios plugin convention: 0 ok, 1 warning, 2 critical, 3 unknown (a check could not run). */
+export function exitCodeFor(result: Pick<SweepResult, 'findings' | 'errors'>): 0 | 1 | 2 | 3 {
+  if (result.findings.some((f) => f.severity === 'critical')) return 2;
+  if (result.errors.length > 0) return 3;
+  if (result.findings.some((f) => f.severity === 'warning')) return 1;
+  return 0;
+}

@@ -1,0 +1,105 @@
+import { errorMessage, ReefError } from '../../errors.js';
+import { healthReport, startHttpServer } from '../../runtime/http-server.js';
+import { createLogger } from '../../runtime/logger.js';
+import { type Role, startScheduler, startSurface, startWorker } from '../../runtime/roles.js';
+import { openRuntime } from '../../runtime/runtime.js';
+import { checksQueue, SWEEP_SCHEDULER_ID } from '../../schedule/queues.js';
+import { ConsoleSurface } from '../../surfaces/console.js';
+import { type CliIo, print } from '../io.js';
+
+export type RoleName = 'scheduler' | 'worker' | 'bot';
+
+/**
+ * Runs Reef's long-lived roles in this process until SIGTERM or SIGINT: `reef start` runs all three
+ * (plus the HTTP health endpoint), `reef scheduler|worker|bot` one each, for scaling out.
+ */
+export async function runCommand(
+  roles: readonly RoleName[],
+  options: { config?: string },
+  io: CliIo,
+): Promise<number> {
+  const all = roles.length === 3;
+  const rt = await openRuntime({
+    configFlag: options.config,
+    env: io.env,
+    cwd: io.cwd,
+    mayStartPrivateRedis: all,
+    log: (message) => print(io.err, message),
+  });
+  const log = createLogger(rt.env.logLevel);
+  const running: Role[] = [];
+  let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  const stopAll = async () => {
+    // Workers first, so in-flight sweeps finish and their events are still delivered.
+    for (const role of [...running].sort((a, b) => order(a.name) - order(b.name))) {
+      await role
+        .stop()
+        .catch((error: unknown) => log.error({ err: errorMessage(error), role: role.name }, 'stop failed'));
+    }
+    await http?.close();
+    await rt.close();
+  };
+  try {
+    const surface = new ConsoleSurface(io.out, rt.config.timezone, io.color);
+    if (roles.includes('bot') && rt.env.slackBotToken) {
+      log.warn('SLACK_BOT_TOKEN is set but this build has no Slack surface yet; incidents go to the console');
+    }
+    if (roles.includes('worker')) running.push(startWorker(rt, log));
+    if (roles.includes('bot')) running.push(startSurface(rt, surface, log));
+    const host = io.env.REEF_HTTP_HOST || '127.0.0.1';
+    if (all || roles.includes('bot')) {
+      // Up before the first sweep: the embedded default config checks this very endpoint.
+      const queue = checksQueue(rt.redis.bullConnection(), rt.prefix);
+      running.push({ name: 'health-queue', stop: () => queue.close() });
+      const names = () => running.map((r) => r.name).filter((n) => n !== 'health-queue');
+      try {
+        http = await startHttpServer(rt.env.httpPort, host, () =>
+          healthReport(
+            rt,
+            names(),
+            async () => (await queue.getJobScheduler(SWEEP_SCHEDULER_ID)) !== undefined,
+          ),
+        );
+      } catch (error) {
+        throw new ReefError(
+          'reef_usage',
+          `Cannot listen on ${host}:${rt.env.httpPort} (${errorMessage(error)})`,
+          {
+            hint: 'Another program uses that port: set REEF_HTTP_PORT to a free one (0 picks any).',
+          },
+        );
+      }
+    }
+    if (roles.includes('scheduler'))
+      running.push(await startScheduler(rt, log, { runNow: all && rt.config.sweep.runOnStart }));
+    await surface.say(
+      [
+        `Reef is running (${roles.join(', ')}) — console surface, ${rt.redis.label}, prefix "${rt.prefix}".`,
+        `Config: ${rt.loaded.path}${rt.loaded.embedded ? ' (embedded default; put your own in ./reef.yaml)' : ''}`,
+        `Sweeps: "${rt.config.schedule.checks}" in ${rt.config.timezone}${all && rt.config.sweep.runOnStart ? ', first sweep now' : ''}.` +
+          (http ? ` Health: http://${host}:${http.port}/healthz` : ''),
+        'Press Ctrl-C to stop. From another shell: reef status · reef incidents · reef approve <id> · reef dismiss <id>',
+      ].join('\n'),
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      print(io.err, `${signal}: finishing running jobs, then stopping…`);
+      process.once(signal, () => process.exit(130));
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await stopAll();
+  print(io.err, 'Reef stopped.');
+  return 0;
+}
+
+function order(name: string): number {
+  return name === 'worker' ? 0 : name === 'scheduler' ? 1 : 2;
+}

@@ -1,0 +1,72 @@
+import { openRuntime } from '../../runtime/runtime.js';
+import { readLastSweep } from '../../runtime/sweep-processor.js';
+import { checksQueue } from '../../schedule/queues.js';
+import { listSchedules } from '../../schedule/scheduler.js';
+import { formatLocal, relative } from '../../util/time.js';
+import { type CliIo, print } from '../io.js';
+import { incidentTable } from './incidents.js';
+
+/** `reef status`: schedules and their next run in local time, workers, the last sweep, open incidents. */
+export async function statusCommand(
+  options: { json?: boolean; config?: string },
+  io: CliIo,
+): Promise<number> {
+  const rt = await openRuntime({ configFlag: options.config, env: io.env, cwd: io.cwd });
+  const queue = checksQueue(rt.redis.bullConnection(), rt.prefix);
+  try {
+    const now = rt.clock.now();
+    const [schedules, workers, last, current] = await Promise.all([
+      listSchedules(queue),
+      queue.getWorkersCount(),
+      readLastSweep(rt.connection, rt.prefix),
+      rt.store.current(),
+    ]);
+    const open = current.filter((i) => i.state !== 'dismissed').sort((a, b) => Number(b.id) - Number(a.id));
+    const tz = rt.config.timezone;
+    if (options.json) {
+      print(
+        io.out,
+        JSON.stringify({
+          redis: rt.redis.label,
+          prefix: rt.prefix,
+          timezone: tz,
+          schedules,
+          workers,
+          lastSweep: last ?? null,
+          openIncidents: open,
+        }),
+      );
+      return 0;
+    }
+    print(
+      io.out,
+      `Reef: ${rt.redis.label} (prefix "${rt.prefix}"), config ${rt.loaded.path}${rt.loaded.embedded ? ' (embedded default)' : ''}`,
+    );
+    print(io.out, `Time zone: ${tz}`);
+    print(io.out);
+    print(io.out, 'Schedules:');
+    if (schedules.length === 0) print(io.out, '  none (start Reef with `reef start` or `reef scheduler`)');
+    for (const s of schedules) {
+      const next = s.next ? `${formatLocal(s.next, tz)} (${relative(s.next, now)})` : 'not scheduled';
+      print(io.out, `  ${s.id.padEnd(10)} ${(s.pattern ?? '').padEnd(14)} next ${next}`);
+    }
+    print(io.out, `Workers online: ${workers}`);
+    if (last) {
+      const c = last.counts;
+      print(
+        io.out,
+        `Last sweep: ${formatLocal(last.startedAt, tz, true)} (${relative(last.startedAt, now)}), took ${last.durationMs} ms, ${last.probed} probed: ${c.ok} ok, ${c.warning} warning, ${c.critical} critical, ${c.errors} check errors (${last.trigger})`,
+      );
+    } else print(io.out, 'Last sweep: none yet');
+    print(io.out);
+    if (open.length === 0) print(io.out, 'Open incidents: none. All green.');
+    else {
+      print(io.out, `Open incidents: ${open.length}`);
+      print(io.out, incidentTable(open, tz, io.color));
+    }
+    return 0;
+  } finally {
+    await queue.close();
+    await rt.close();
+  }
+}

@@ -1,0 +1,184 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ReefError } from '../errors.js';
+import { configSchema, type ReefConfig } from './schema.js';
+
+/** The config shipped with Reef and used when no file is given: Reef watches its own health endpoint. */
+export const EMBEDDED_CONFIG_PATH = fileURLToPath(new URL('../../examples/reef.yaml', import.meta.url));
+
+export interface LoadedConfig {
+  config: ReefConfig;
+  /** Absolute path of the file read, or the embedded default's path. */
+  path: string;
+  embedded: boolean;
+}
+
+/**
+ * Resolves which file to read: `--config`, then `REEF_CONFIG`, then `./reef.yaml`, then the embedded
+ * example. An explicitly named file that does not exist is an error, never a silent fallback.
+ */
+export function resolveConfigPath(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): { path: string; embedded: boolean } {
+  const named = explicit ?? env.REEF_CONFIG;
+  if (named) {
+    const resolved = path.resolve(cwd, expandHome(named, env));
+    if (!existsSync(resolved)) {
+      throw new ReefError('reef_config_missing', `Config file not found: ${resolved}`, {
+        hint: `${explicit ? '--config' : 'REEF_CONFIG'} names a file that does not exist. Fix the path, or copy examples/reef.yaml there and edit it.`,
+      });
+    }
+    return { path: resolved, embedded: false };
+  }
+  const local = path.resolve(cwd, 'reef.yaml');
+  if (existsSync(local)) return { path: local, embedded: false };
+  return { path: EMBEDDED_CONFIG_PATH, embedded: true };
+}
+
+export function loadConfig(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): LoadedConfig {
+  const { path: file, embedded } = resolveConfigPath(explicit, env, cwd);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ReefError('reef_config_missing', `Cannot read config file ${file}`, {
+      cause: error,
+      hint: 'Check the file permissions.',
+    });
+  }
+  return { config: parseConfig(text, file), path: file, embedded };
+}
+
+/** Parses and validates config text. Every problem is reported at once, each with line and path. */
+export function parseConfig(text: string, file = 'reef.yaml'): ReefConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ReefError('reef_config_invalid', `${file} is not valid YAML`, {
+      details: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'somewhere'}: ${firstLine(e.message)}`;
+      }),
+      hint: 'Fix the YAML syntax (indentation, quotes, colons) at the places listed.',
+    });
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ReefError(
+      'reef_config_invalid',
+      `${file} must hold a mapping (key: value pairs) at the top level`,
+      {
+        hint: 'Start from examples/reef.yaml.',
+      },
+    );
+  }
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => {
+    const where = lineOf(doc.contents, issue.path, lineCounter);
+    return `${where ? `line ${where}: ` : ''}${formatIssue(issue)}`;
+  });
+  throw new ReefError(
+    'reef_config_invalid',
+    `${file} has ${details.length} problem${details.length === 1 ? '' : 's'}`,
+    {
+      details,
+      hint: `Fix each field listed; the JSON Schema in schema/reef.schema.json gives completion in editors. Nothing was started.`,
+    },
+  );
+}
+
+/** `['checks','http',2,'url']` → `checks.http[2].url` */
+export function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out ? `.${String(segment)}` : String(segment);
+  }
+  return out;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(issue.path);
+    return issue.keys
+      .map((key) => {
+        const at = formatPath([...issue.path, key]);
+        return `${at}: unknown key${known.length ? ` (known here: ${known.join(', ')})` : ''}`;
+      })
+      .join('; ');
+  }
+  const at = formatPath(issue.path);
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && issue.input === undefined) message = `required (${issue.expected})`;
+  return `${at || '(top level)'}: ${message}`;
+}
+
+/** The keys the schema accepts at an object path, to suggest the right spelling. */
+function knownKeys(segments: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType | undefined = configSchema;
+  for (const segment of segments) {
+    schema = unwrap(schema);
+    if (!schema) return [];
+    if (typeof segment === 'number' && schema instanceof z.ZodArray)
+      schema = schema.element as z.core.$ZodType;
+    else if (schema instanceof z.ZodObject)
+      schema = schema.shape[String(segment)] as z.core.$ZodType | undefined;
+    else return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape).filter((k) => k !== '$schema') : [];
+}
+
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let current = schema;
+  for (let i = 0; i < 10 && current; i++) {
+    const def = current._zod.def as { innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    if (def.innerType) current = def.innerType;
+    else if (def.in && !(current instanceof z.ZodObject)) current = def.in;
+    else break;
+  }
+  return current;
+}
+
+function lineOf(root: unknown, segments: readonly PropertyKey[], counter: LineCounter): number | undefined {
+  let node = root as Node | null | undefined;
+  let last: Node | undefined;
+  for (const segment of segments) {
+    if (!node) break;
+    last = node;
+    if (isMap(node)) node = node.get(String(segment), true) as Node | undefined;
+    else if (isSeq(node) && typeof segment === 'number') node = node.get(segment, true) as Node | undefined;
+    else break;
+  }
+  const target = node ?? last;
+  const offset = target?.range?.[0];
+  return offset === undefined ? undefined : counter.linePos(offset).line;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+export function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(env.HOME ?? '/root', p.slice(1));
+  return p;
+}
+
+/** The JSON Schema of the config, for editor completion (`reef config schema`). */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return { ...schema, $id: 'https://reef.dev/schema/reef.schema.json', title: 'Reef configuration' };
+}

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Everything Reef reads from the environment, read in one pure function so tests inject their own.
+ * Secrets (Slack and Anthropic tokens) only ever come from here, never from reef.yaml.
+ */
+export interface ReefEnv {
+  redisUrl: string;
+  /** True when REDIS_URL was set explicitly (then Reef never starts a private Redis in its place). */
+  redisUrlExplicit: boolean;
+  configPath: string | undefined;
+  dataDir: string;
+  httpPort: number;
+  logLevel: string;
+  slackBotToken: string | undefined;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): ReefEnv {
+  const port = Number(env.REEF_HTTP_PORT ?? 3000);
+  return {
+    redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
+    redisUrlExplicit: Boolean(env.REDIS_URL),
+    configPath: env.REEF_CONFIG || undefined,
+    dataDir: path.resolve(cwd, env.REEF_DATA_DIR || '.reef'),
+    httpPort: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 3000,
+    logLevel: env.LOG_LEVEL || 'info',
+    slackBotToken: env.SLACK_BOT_TOKEN || undefined,
+  };
+}
+
+/** Loads `./.env` into `process.env` when present (variables already set win). */
+export function loadDotEnv(cwd: string = process.cwd()): void {
+  const file = path.join(cwd, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}

@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../adapters/clock.js';
+import { createHttpClient } from '../adapters/http-client.js';
+import { fetchPeerCertificate } from '../adapters/tls-client.js';
+import { runSweep, type SweepResult } from '../checks/sweep.js';
+import type { ReefConfig } from '../config/schema.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { IncidentTracker } from '../incidents/tracker.js';
+import type { SweepJobData } from '../schedule/queues.js';
+
+export interface LastSweep {
+  startedAt: string;
+  durationMs: number;
+  probed: number;
+  trigger: string;
+  only: string | null;
+  counts: { ok: number; warning: number; critical: number; errors: number };
+}
+
+/**
+ * What a worker does with a sweep job: probe, fold findings into incidents, publish what changed,
+ * remember the sweep. Safe to run twice: incidents are keyed by fingerprint, so a repeated sweep
+ * updates rather than duplicates.
+ */
+export async function processSweep(
+  data: SweepJobData,
+  deps: {
+    config: ReefConfig;
+    clock: Clock;
+    tracker: IncidentTracker;
+    bus: EventBus;
+    redis: Redis;
+    prefix: string;
+  },
+): Promise<SweepResult> {
+  const http = createHttpClient();
+  let result: SweepResult;
+  try {
+    result = await runSweep(
+      deps.config,
+      { clock: deps.clock, http, tls: { fetchPeerCertificate } },
+      { only: data.only },
+    );
+  } finally {
+    await http.close();
+  }
+  const events = await deps.tracker.ingest(result, deps.config);
+  await deps.bus.publish(events);
+  const counts = { ok: 0, warning: 0, critical: 0, errors: result.errors.length };
+  for (const f of result.findings) counts[f.severity]++;
+  const last: LastSweep = {
+    startedAt: result.startedAt,
+    durationMs: result.durationMs,
+    probed: result.probed,
+    trigger: data.trigger,
+    only: result.only,
+    counts,
+  };
+  await deps.redis.set(`${deps.prefix}:sweep:last`, JSON.stringify(last));
+  return result;
+}
+
+export async function readLastSweep(redis: Redis, prefix: string): Promise<LastSweep | undefined> {
+  const raw = await redis.get(`${prefix}:sweep:last`);
+  return raw ? (JSON.parse(raw) as LastSweep) : undefined;
+}

@@ -1,0 +1,56 @@
+import type { Writable } from 'node:stream';
+import type { IncidentEvent } from '../events/incident-event.js';
+import { formatDuration } from '../util/duration.js';
+import { formatClock } from '../util/time.js';
+import type { ChatSurface } from './chat-surface.js';
+import { type Colors, colors, factsLine, severityLabel } from './format.js';
+
+/**
+ * The surface used when no Slack token is set: incidents, updates and resolutions print to the
+ * terminal, and the operator answers with `reef approve|dismiss <id>` from another shell.
+ */
+export class ConsoleSurface implements ChatSurface {
+  readonly name = 'console';
+  private readonly c: Colors;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly timezone: string,
+    color = Boolean((out as { isTTY?: boolean }).isTTY),
+  ) {
+    this.c = colors(color);
+  }
+
+  async say(text: string): Promise<void> {
+    this.out.write(`${text}\n`);
+  }
+
+  async notify(event: IncidentEvent): Promise<void> {
+    this.out.write(`${this.render(event)}\n`);
+  }
+
+  render(event: IncidentEvent): string {
+    const { c } = this;
+    const i = event.incident;
+    const when = c.dim(`[${formatClock(event.at, this.timezone)}]`);
+    const what = `#${i.id} ${i.check}/${i.target}`;
+    switch (event.type) {
+      case 'opened':
+        return [
+          `${when} ${severityLabel(i.severity, c)} ${c.bold(what)} ${i.condition}: ${i.summary}`,
+          `           ${c.dim(factsLine(i.facts))}`,
+          `           ${c.cyan(`→ reef approve ${i.id}`)}  ${c.cyan(`reef dismiss ${i.id}`)}`,
+        ].join('\n');
+      case 'worsened':
+        return `${when} ${severityLabel(i.severity, c)} ${c.bold(what)} worse (${event.note ?? ''}): ${i.summary}`;
+      case 'resolved':
+        return `${when} ${c.green(c.bold('RESOLVED'))} ${what} ${i.condition} after ${formatDuration(i.durationMs ?? 0)}${event.note ? ` (${event.note})` : ''}`;
+      case 'flapping':
+        return `${when} ${c.yellow(c.bold('FLAPPING'))} ${what} ${i.condition}: ${event.note ?? ''} — last: ${i.summary}`;
+      case 'dismissed':
+        return `${when} ${c.dim('DISMISSED')} ${what} by ${event.by ?? 'someone'}${event.note ? `: ${event.note}` : ''}`;
+      case 'approval-unavailable':
+        return `${when} ${c.dim('NO RUNBOOK')} ${what}: ${event.note ?? 'no runbook matches this incident'}`;
+    }
+  }
+}
