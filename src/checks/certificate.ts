@@ -25,6 +25,8 @@ export const certificateCheck: Check<CertificateTarget> = {
     const base = { check: 'certificate' as const, target: target.name };
 
     let peer: Awaited<ReturnType<typeof tlsPort.fetchPeerCertificate>>;
+    const started = performance.now();
+    const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
     try {
       peer = await tlsPort.fetchPeerCertificate({
         host,
@@ -34,6 +36,7 @@ export const certificateCheck: Check<CertificateTarget> = {
         caFile: target.caFile,
       });
     } catch (error) {
+      const latencyMs = elapsed();
       const err = error as { code?: string; message?: string };
       if (err.code === 'ENOENT' || err.code === 'EACCES') {
         throw new Error(`cannot read caFile ${target.caFile}: ${err.message}`);
@@ -51,6 +54,7 @@ export const certificateCheck: Check<CertificateTarget> = {
               port,
               error: err.message ?? String(error),
               code: err.code ?? null,
+              latencyMs,
             },
           },
           now,
@@ -58,6 +62,7 @@ export const certificateCheck: Check<CertificateTarget> = {
       ];
     }
 
+    const latencyMs = elapsed();
     const { certificate } = peer;
     const notAfter = new Date(certificate.validTo);
     const notBefore = new Date(certificate.validFrom);
@@ -79,6 +84,7 @@ export const certificateCheck: Check<CertificateTarget> = {
       fingerprint256: certificate.fingerprint256,
       authorized: peer.authorized,
       authorizationError: peer.authorizationError ?? null,
+      latencyMs,
     };
 
     const problems: { condition: string; severity: Severity; summary: string }[] = [];

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ReefError } from '../errors.js';
 import { configSchema, type ReefConfig } from './schema.js';
@@ -61,12 +61,12 @@ export function loadConfig(
 /** Parses and validates config text. Every problem is reported at once, each with line and path. */
 export function parseConfig(text: string, file = 'reef.yaml'): ReefConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ReefError('reef_config_invalid', `${file} is not valid YAML`, {
       details: doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'somewhere'}: ${firstLine(e.message)}`;
+        return `${pos ? `line ${pos.line}, column ${pos.col}` : "somewhere"}: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, "")}`;
       }),
       hint: 'Fix the YAML syntax (indentation, quotes, colons) at the places listed.',
     });
@@ -84,7 +84,8 @@ export function parseConfig(text: string, file = 'reef.yaml'): ReefConfig {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => {
-    const where = lineOf(doc.contents, issue.path, lineCounter);
+    const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]!] : issue.path;
+    const where = lineOf(doc.contents, path, lineCounter);
     return `${where ? `line ${where}: ` : ''}${formatIssue(issue)}`;
   });
   throw new ReefError(
@@ -150,18 +151,21 @@ function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefine
   return current;
 }
 
+/** The line of the deepest YAML node on `segments` (the key's line for mapping entries). */
 function lineOf(root: unknown, segments: readonly PropertyKey[], counter: LineCounter): number | undefined {
   let node = root as Node | null | undefined;
-  let last: Node | undefined;
+  let offset = (node as Node | undefined)?.range?.[0];
   for (const segment of segments) {
-    if (!node) break;
-    last = node;
-    if (isMap(node)) node = node.get(String(segment), true) as Node | undefined;
-    else if (isSeq(node) && typeof segment === 'number') node = node.get(segment, true) as Node | undefined;
-    else break;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value as Node | null;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment] as Node | null | undefined;
+      offset = node?.range?.[0] ?? offset;
+    } else break;
   }
-  const target = node ?? last;
-  const offset = target?.range?.[0];
   return offset === undefined ? undefined : counter.linePos(offset).line;
 }
 

@@ -29,7 +29,11 @@ export const duration = z.string().refine((text) => parseDuration(text) !== unde
   message: 'invalid duration (use e.g. 30s, 15m, 1h, 2d)',
 });
 
-const timeoutMs = z.number().int().positive().max(600_000);
+const timeoutMs = z
+  .number()
+  .int('must be a whole number of milliseconds')
+  .positive('must be a positive number of milliseconds')
+  .max(600_000, 'must be at most 600000 ms (10 minutes)');
 
 const httpMethod = z.enum(['GET', 'HEAD', 'POST', 'OPTIONS']);
 

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/adapters/clock.js';
+import { createHttpClient, type HttpClient } from '../../src/adapters/http-client.js';
+import { fetchPeerCertificate } from '../../src/adapters/tls-client.js';
+import { exitCodeFor, runSweep } from '../../src/checks/sweep.js';
+import { configSchema } from '../../src/config/schema.js';
+import type { Finding } from '../../src/findings/finding.js';
+import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
+
+describe('sweep', () => {
+  let server: TestHttpServer;
+  let http: HttpClient;
+  let inFlight = 0;
+  let maxInFlight = 0;
+
+  beforeAll(async () => {
+    http = createHttpClient();
+    server = await startHttpServer((req, res) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const status = req.url?.startsWith('/bad') ? 500 : 200;
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(status).end();
+      }, 40);
+    });
+  });
+  afterAll(async () => {
+    await http.close();
+    await server.close();
+  });
+
+  const config = (n: number, concurrency: number) =>
+    configSchema.parse({
+      sweep: { concurrency },
+      checks: {
+        http: Array.from({ length: n }, (_, i) => ({ name: `t${i}`, url: `${server.url}/${i === 1 ? 'bad' : 'ok'}/${i}`, retries: 0 })),
+      },
+    });
+
+  it('probes every target with at most `concurrency` in flight', async () => {
+    maxInFlight = 0;
+    const result = await runSweep(config(12, 3), { clock: systemClock, http, tls: { fetchPeerCertificate } });
+    expect(result.probed).toBe(12);
+    expect(result.findings).toHaveLength(12);
+    expect(result.findings.map((f) => f.target)).toEqual(Array.from({ length: 12 }, (_, i) => `t${i}`));
+    expect(maxInFlight).toBe(3);
+    expect(result.findings.filter((f) => f.severity === 'critical').map((f) => f.target)).toEqual(['t1']);
+    expect(exitCodeFor(result)).toBe(2);
+  });
+
+  it('a check that throws is a check error; the rest of the sweep carries on', async () => {
+    const failing: HttpClient = {
+      attempt: (options) => (options.url.includes('/ok/2') ? Promise.reject(new Error('adapter exploded')) : http.attempt(options)),
+      close: async () => {},
+    };
+    const result = await runSweep(config(4, 2), { clock: systemClock, http: failing, tls: { fetchPeerCertificate } });
+    expect(result.errors).toEqual([{ check: 'http', target: 't2', message: 'adapter exploded' }]);
+    expect(result.findings.map((f) => f.target)).toEqual(['t0', 't1', 't3']);
+  });
+
+  it('a probe that never settles is abandoned at the deadline and reported', async () => {
+    const hanging: HttpClient = {
+      attempt: (options) => (options.url.includes('/ok/0') ? new Promise(() => {}) : http.attempt(options)),
+      close: async () => {},
+    };
+    const result = await runSweep(config(2, 2), { clock: systemClock, http: hanging, tls: { fetchPeerCertificate } }, { probeDeadlineMs: 200 });
+    expect(result.errors).toEqual([{ check: 'http', target: 't0', message: 'the check did not finish within 200 ms' }]);
+    expect(result.findings.map((f) => f.target)).toEqual(['t1']);
+  });
+
+  it('can be limited to one target by name', async () => {
+    const result = await runSweep(config(5, 2), { clock: systemClock, http, tls: { fetchPeerCertificate } }, { only: 't3' });
+    expect(result.probed).toBe(1);
+    expect(result.findings.map((f) => f.target)).toEqual(['t3']);
+    expect(result.only).toBe('t3');
+  });
+});
+
+describe('exit codes (Nagios plugin convention)', () => {
+  const f = (severity: Finding['severity']) => ({ severity }) as Finding;
+  const err = { check: 'http' as const, target: 'x', message: 'boom' };
+  it.each([
+    [[f('ok')], [], 0],
+    [[f('ok'), f('warning')], [], 1],
+    [[f('warning'), f('critical')], [], 2],
+    [[f('ok')], [err], 3],
+    [[f('warning')], [err], 3],
+    [[f('critical')], [err], 2],
+    [[], [], 0],
+  ] as const)('%j with %j errors → %i', (findings, errors, code) => {
+    expect(exitCodeFor({ findings: [...findings], errors: [...errors] })).toBe(code);
+  });
+});
