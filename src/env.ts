@@ -19,7 +19,7 @@ export interface ReefEnv {
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): ReefEnv {
-  const port = Number(env.REEF_HTTP_PORT ?? 3000);
+  const port = Number(env.REEF_HTTP_PORT || 3000);
   return {
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     redisUrlExplicit: Boolean(env.REDIS_URL),

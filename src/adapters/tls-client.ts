@@ -1,4 +1,4 @@
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import tls, { type PeerCertificate } from 'node:tls';
@@ -35,6 +35,9 @@ export function fetchPeerCertificate(options: PeerCertificateOptions): Promise<P
       port: options.port,
       servername: options.servername && isIP(options.servername) === 0 ? options.servername : undefined,
       rejectUnauthorized: false,
+      // `authorized` is about the chain only; the certificate check compares names itself. Node's
+      // default would also fail it for a name mismatch (ERR_TLS_CERT_ALTNAME_INVALID).
+      checkServerIdentity: () => undefined,
       ca,
       ALPNProtocols: ['http/1.1'],
     });
@@ -48,8 +51,10 @@ export function fetchPeerCertificate(options: PeerCertificateOptions): Promise<P
     }, options.timeoutMs);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      const certificate = socket.getPeerX509Certificate();
+      // Not getPeerX509Certificate(): on the client side Node 20 takes the leaf out of the peer chain,
+      // so a later getPeerCertificate() returns {} and checkServerIdentity fails for every name.
       const legacy = socket.getPeerCertificate();
+      const certificate = legacy?.raw ? new X509Certificate(legacy.raw) : undefined;
       const result = {
         authorized: socket.authorized,
         authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,

@@ -55,23 +55,34 @@ export function loadConfig(
       hint: 'Check the file permissions.',
     });
   }
-  return { config: parseConfig(text, file), path: file, embedded };
+  return { config: parseConfig(text, file, env), path: file, embedded };
 }
 
 /** Parses and validates config text. Every problem is reported at once, each with line and path. */
-export function parseConfig(text: string, file = 'reef.yaml'): ReefConfig {
+export function parseConfig(
+  text: string,
+  file = 'reef.yaml',
+  env: NodeJS.ProcessEnv = process.env,
+): ReefConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ReefError('reef_config_invalid', `${file} is not valid YAML`, {
       details: doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}, column ${pos.col}` : "somewhere"}: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, "")}`;
+        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'somewhere'}: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, '')}`;
       }),
       hint: 'Fix the YAML syntax (indentation, quotes, colons) at the places listed.',
     });
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const missing: string[] = [];
+  const raw: unknown = interpolate(doc.toJS() ?? {}, env, [], missing);
+  if (missing.length > 0) {
+    throw new ReefError('reef_config_invalid', `${file} uses environment variables that are not set`, {
+      details: missing,
+      hint: `Set them (in the environment or ./.env), or give a default as \${NAME:-default}.`,
+    });
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ReefError(
       'reef_config_invalid',
@@ -84,7 +95,10 @@ export function parseConfig(text: string, file = 'reef.yaml'): ReefConfig {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => {
-    const path = issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]!] : issue.path;
+    const path =
+      issue.code === 'unrecognized_keys' && issue.keys.length === 1
+        ? [...issue.path, issue.keys[0]!]
+        : issue.path;
     const where = lineOf(doc.contents, path, lineCounter);
     return `${where ? `line ${where}: ` : ''}${formatIssue(issue)}`;
   });
@@ -96,6 +110,32 @@ export function parseConfig(text: string, file = 'reef.yaml'): ReefConfig {
       hint: `Fix each field listed; the JSON Schema in schema/reef.schema.json gives completion in editors. Nothing was started.`,
     },
   );
+}
+
+const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` in string values with environment variables (`$$` is a
+ * literal `$`), so one file serves several machines and header secrets stay in the environment.
+ */
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, at: PropertyKey[], missing: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(VARIABLE, (match, name: string | undefined, fallback: string | undefined) => {
+      if (match === '$$') return '$';
+      const set = env[name!];
+      if (set !== undefined && set !== '') return set;
+      if (fallback !== undefined) return fallback;
+      missing.push(`${formatPath(at) || '(top level)'}: \${${name}} is not set`);
+      return match;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...at, i], missing));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...at, k], missing)]),
+    );
+  }
+  return value;
 }
 
 /** `['checks','http',2,'url']` → `checks.http[2].url` */
@@ -157,7 +197,9 @@ function lineOf(root: unknown, segments: readonly PropertyKey[], counter: LineCo
   let offset = (node as Node | undefined)?.range?.[0];
   for (const segment of segments) {
     if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = node.items.find(
+        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+      );
       if (!pair) break;
       offset = (pair.key as Node).range?.[0] ?? offset;
       node = pair.value as Node | null;

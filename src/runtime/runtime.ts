@@ -42,7 +42,9 @@ export async function openRuntime(options: OpenRuntimeOptions = {}): Promise<Run
   const loaded = loadConfig(options.configFlag, envVars, cwd);
   const env = readEnv(envVars, cwd);
   const config = loaded.config;
-  if (config.dataDir) env.dataDir = path.resolve(path.dirname(loaded.path), config.dataDir);
+  // REEF_DATA_DIR wins over the file, as environment settings do everywhere else.
+  if (config.dataDir && !envVars.REEF_DATA_DIR)
+    env.dataDir = path.resolve(path.dirname(loaded.path), config.dataDir);
   const redis = await resolveRedis({
     url: env.redisUrl,
     explicit: env.redisUrlExplicit,

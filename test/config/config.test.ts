@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configJsonSchema, EMBEDDED_CONFIG_PATH, formatPath, loadConfig, parseConfig } from '../../src/config/load.js';
+import {
+  configJsonSchema,
+  EMBEDDED_CONFIG_PATH,
+  formatPath,
+  loadConfig,
+  parseConfig,
+} from '../../src/config/load.js';
 import { ReefError } from '../../src/errors.js';
 
 function problems(text: string): string[] {
@@ -29,7 +35,13 @@ checks:
 `);
     expect(config.timezone).toBe('Europe/Berlin');
     expect(config.schedule).toEqual({ checks: '*/15 * * * *', brainstorm: '0 4 * * *' });
-    expect(config.checks.http[0]).toMatchObject({ name: 'api', expectStatus: 200, timeoutMs: 3000, retries: 2, method: 'GET' });
+    expect(config.checks.http[0]).toMatchObject({
+      name: 'api',
+      expectStatus: 200,
+      timeoutMs: 3000,
+      retries: 2,
+      method: 'GET',
+    });
     expect(config.checks.certificates[0]).toMatchObject({ name: 'api-tls', warnDays: 14, criticalDays: 3 });
     expect(config.sweep.concurrency).toBe(64);
     expect(config.redis.prefix).toBe('reef');
@@ -70,7 +82,9 @@ checks:
 `);
     expect(details).toContain('line 3: checks.http[0].name: required (string)');
     expect(details.some((d) => d.startsWith('line 4: checks.http[1].retries:'))).toBe(true);
-    expect(details.find((d) => d.includes('checks.http[2].timeout'))).toMatch(/unknown key \(known here: .*timeoutMs/);
+    expect(details.find((d) => d.includes('checks.http[2].timeout'))).toMatch(
+      /unknown key \(known here: .*timeoutMs/,
+    );
   });
 
   it('rejects duplicate target names, which would merge incidents', () => {
@@ -79,7 +93,9 @@ checks:
     - { name: api, url: "http://127.0.0.1:1/" }
     - { name: api, url: "http://127.0.0.1:2/" }
 `);
-    expect(details).toEqual([expect.stringMatching(/checks\.http\[1\]\.name: duplicate name "api" \(also at checks\.http\[0\]\)/)]);
+    expect(details).toEqual([
+      expect.stringMatching(/checks\.http\[1\]\.name: duplicate name "api" \(also at checks\.http\[0\]\)/),
+    ]);
   });
 
   it('rejects a certificate URL that is not https and criticalDays above warnDays', () => {
@@ -87,8 +103,14 @@ checks:
   certificates:
     - { name: c, url: "http://127.0.0.1:8443", warnDays: 5, criticalDays: 7 }
 `);
-    expect(details.some((d) => d.includes('checks.certificates[0].url: Invalid URL (must be an https://'))).toBe(true);
-    expect(details.some((d) => d.includes('checks.certificates[0].criticalDays: criticalDays must be below warnDays'))).toBe(true);
+    expect(
+      details.some((d) => d.includes('checks.certificates[0].url: Invalid URL (must be an https://')),
+    ).toBe(true);
+    expect(
+      details.some((d) =>
+        d.includes('checks.certificates[0].criticalDays: criticalDays must be below warnDays'),
+      ),
+    ).toBe(true);
   });
 
   it('reports invalid YAML with its line', () => {
@@ -131,8 +153,12 @@ checks:
       writeFileSync(path.join(dir, 'other.yaml'), 'timezone: America/New_York\n');
       writeFileSync(path.join(dir, 'flag.yaml'), 'timezone: Europe/Paris\n');
       expect(loadConfig(undefined, {}, dir).config.timezone).toBe('Asia/Tokyo');
-      expect(loadConfig(undefined, { REEF_CONFIG: 'other.yaml' }, dir).config.timezone).toBe('America/New_York');
-      expect(loadConfig('flag.yaml', { REEF_CONFIG: 'other.yaml' }, dir).config.timezone).toBe('Europe/Paris');
+      expect(loadConfig(undefined, { REEF_CONFIG: 'other.yaml' }, dir).config.timezone).toBe(
+        'America/New_York',
+      );
+      expect(loadConfig('flag.yaml', { REEF_CONFIG: 'other.yaml' }, dir).config.timezone).toBe(
+        'Europe/Paris',
+      );
     });
 
     it('the embedded example is valid and checks something out of the box', () => {
@@ -142,9 +168,32 @@ checks:
   });
 
   it('the shipped JSON Schema matches the zod schema (run `npm run schema` after changing it)', () => {
-    const shipped = JSON.parse(readFileSync(new URL('../../schema/reef.schema.json', import.meta.url), 'utf8'));
+    const shipped = JSON.parse(
+      readFileSync(new URL('../../schema/reef.schema.json', import.meta.url), 'utf8'),
+    );
     expect(shipped).toEqual(configJsonSchema());
     expect(shipped.properties.checks.properties.http.items.required).toEqual(['name', 'url']);
     expect(shipped.properties.checks.additionalProperties).toBe(false);
+  });
+});
+
+describe('environment variables in the config', () => {
+  it('substitutes $NAME and $NAME:-default in braces; $$ is a literal dollar', () => {
+    const config = parseConfig(
+      `checks:\n  http:\n    - name: api\n      url: "http://\${API_HOST}:\${API_PORT:-8080}/healthz"\n      headers: { authorization: "Bearer \${API_TOKEN}", x-price: "$$5" }\n`,
+      'reef.yaml',
+      { API_HOST: '127.0.0.1', API_TOKEN: 't0k3n' },
+    );
+    expect(config.checks.http[0]!.url).toBe('http://127.0.0.1:8080/healthz');
+    expect(config.checks.http[0]!.headers).toEqual({ authorization: 'Bearer t0k3n', 'x-price': '$5' });
+  });
+
+  it('an unset variable without a default is an error naming where it is used', () => {
+    try {
+      parseConfig(`checks:\n  http:\n    - { name: api, url: "http://\${NOPE_HOST}/" }\n`, 'reef.yaml', {});
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ReefError).details).toEqual([`checks.http[0].url: \${NOPE_HOST} is not set`]);
+    }
   });
 });
