@@ -82,27 +82,42 @@ describe('http check against real loopback servers', () => {
   });
 
   it('an endpoint that never answers is a timeout', async () => {
-    const [finding] = await httpCheck.probe(target({ url: `${server.url}/hang`, timeoutMs: 150, retries: 1 }), context());
+    const [finding] = await httpCheck.probe(
+      target({ url: `${server.url}/hang`, timeoutMs: 150, retries: 1 }),
+      context(),
+    );
     expect(finding).toMatchObject({ condition: 'timeout', severity: 'critical' });
     expect(finding!.summary).toMatch(/no answer within 150 ms/);
   });
 
   it('a closed port is unreachable', async () => {
     const port = await closedPort();
-    const [finding] = await httpCheck.probe(target({ url: `http://127.0.0.1:${port}/`, retries: 1 }), context());
+    const [finding] = await httpCheck.probe(
+      target({ url: `http://127.0.0.1:${port}/`, retries: 1 }),
+      context(),
+    );
     expect(finding).toMatchObject({ condition: 'unreachable', severity: 'critical' });
     expect(finding!.summary).toMatch(/ECONNREFUSED/);
   });
 
   it('matches the body against a regular expression', async () => {
-    const ok = await httpCheck.probe(target({ url: `${server.url}/ok`, bodyMatch: '"status":"ok"' }), context());
+    const ok = await httpCheck.probe(
+      target({ url: `${server.url}/ok`, bodyMatch: '"status":"ok"' }),
+      context(),
+    );
     expect(ok[0]!.condition).toBe('ok');
-    const bad = await httpCheck.probe(target({ url: `${server.url}/ok`, bodyMatch: 'version":"2\\.', retries: 0 }), context());
+    const bad = await httpCheck.probe(
+      target({ url: `${server.url}/ok`, bodyMatch: 'version":"2\\.', retries: 0 }),
+      context(),
+    );
     expect(bad[0]).toMatchObject({ condition: 'body-mismatch', severity: 'critical' });
   });
 
   it('accepts a list of expected statuses', async () => {
-    const [finding] = await httpCheck.probe(target({ url: `${server.url}/created`, expectStatus: [200, 201] }), context());
+    const [finding] = await httpCheck.probe(
+      target({ url: `${server.url}/created`, expectStatus: [200, 201] }),
+      context(),
+    );
     expect(finding!.condition).toBe('ok');
     const [wrong] = await httpCheck.probe(target({ url: `${server.url}/created`, retries: 0 }), context());
     expect(wrong!.condition).toBe('bad-status');

@@ -34,7 +34,11 @@ describe('sweep', () => {
     configSchema.parse({
       sweep: { concurrency },
       checks: {
-        http: Array.from({ length: n }, (_, i) => ({ name: `t${i}`, url: `${server.url}/${i === 1 ? 'bad' : 'ok'}/${i}`, retries: 0 })),
+        http: Array.from({ length: n }, (_, i) => ({
+          name: `t${i}`,
+          url: `${server.url}/${i === 1 ? 'bad' : 'ok'}/${i}`,
+          retries: 0,
+        })),
       },
     });
 
@@ -51,10 +55,15 @@ describe('sweep', () => {
 
   it('a check that throws is a check error; the rest of the sweep carries on', async () => {
     const failing: HttpClient = {
-      attempt: (options) => (options.url.includes('/ok/2') ? Promise.reject(new Error('adapter exploded')) : http.attempt(options)),
+      attempt: (options) =>
+        options.url.includes('/ok/2') ? Promise.reject(new Error('adapter exploded')) : http.attempt(options),
       close: async () => {},
     };
-    const result = await runSweep(config(4, 2), { clock: systemClock, http: failing, tls: { fetchPeerCertificate } });
+    const result = await runSweep(config(4, 2), {
+      clock: systemClock,
+      http: failing,
+      tls: { fetchPeerCertificate },
+    });
     expect(result.errors).toEqual([{ check: 'http', target: 't2', message: 'adapter exploded' }]);
     expect(result.findings.map((f) => f.target)).toEqual(['t0', 't1', 't3']);
   });
@@ -64,13 +73,23 @@ describe('sweep', () => {
       attempt: (options) => (options.url.includes('/ok/0') ? new Promise(() => {}) : http.attempt(options)),
       close: async () => {},
     };
-    const result = await runSweep(config(2, 2), { clock: systemClock, http: hanging, tls: { fetchPeerCertificate } }, { probeDeadlineMs: 200 });
-    expect(result.errors).toEqual([{ check: 'http', target: 't0', message: 'the check did not finish within 200 ms' }]);
+    const result = await runSweep(
+      config(2, 2),
+      { clock: systemClock, http: hanging, tls: { fetchPeerCertificate } },
+      { probeDeadlineMs: 200 },
+    );
+    expect(result.errors).toEqual([
+      { check: 'http', target: 't0', message: 'the check did not finish within 200 ms' },
+    ]);
     expect(result.findings.map((f) => f.target)).toEqual(['t1']);
   });
 
   it('can be limited to one target by name', async () => {
-    const result = await runSweep(config(5, 2), { clock: systemClock, http, tls: { fetchPeerCertificate } }, { only: 't3' });
+    const result = await runSweep(
+      config(5, 2),
+      { clock: systemClock, http, tls: { fetchPeerCertificate } },
+      { only: 't3' },
+    );
     expect(result.probed).toBe(1);
     expect(result.findings.map((f) => f.target)).toEqual(['t3']);
     expect(result.only).toBe('t3');

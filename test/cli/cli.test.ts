@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, RunningCli } from '../helpers/cli.js';
+import { RunningCli, runCli } from '../helpers/cli.js';
 import { closedPort, startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -54,7 +54,16 @@ describe('reef CLI', () => {
       expect(doc.errors).toEqual([]);
       expect(doc.findings).toHaveLength(2);
       for (const f of doc.findings) {
-        expect(Object.keys(f)).toEqual(['check', 'target', 'condition', 'severity', 'summary', 'fingerprint', 'facts', 'observedAt']);
+        expect(Object.keys(f)).toEqual([
+          'check',
+          'target',
+          'condition',
+          'severity',
+          'summary',
+          'fingerprint',
+          'facts',
+          'observedAt',
+        ]);
       }
       expect(doc.findings.map((f: { target: string; severity: string }) => [f.target, f.severity])).toEqual([
         ['api', 'ok'],
@@ -71,14 +80,22 @@ describe('reef CLI', () => {
       expect(r.code).toBe(3);
       const doc = JSON.parse(r.stdout);
       expect(doc.findings).toEqual([]);
-      expect(doc.errors).toEqual([{ check: 'certificate', target: 'tls', message: expect.stringMatching(/caFile/) }]);
+      expect(doc.errors).toEqual([
+        { check: 'certificate', target: 'tls', message: expect.stringMatching(/caFile/) },
+      ]);
     });
 
     it('a config error exits 3, still prints one JSON document, and lists every problem on stderr', async () => {
-      const file = writeConfig('bad.yaml', 'checks:\n  http:\n    - { name: a, url: nope, timeoutMs: -1 }\n  pings: []\n');
+      const file = writeConfig(
+        'bad.yaml',
+        'checks:\n  http:\n    - { name: a, url: nope, timeoutMs: -1 }\n  pings: []\n',
+      );
       const r = await runCli(['check', '--once', '--json', '-c', file], { env });
       expect(r.code).toBe(3);
-      expect(JSON.parse(r.stdout)).toEqual({ findings: [], errors: [{ check: 'config', target: 'config', message: expect.stringMatching(/3 problems/) }] });
+      expect(JSON.parse(r.stdout)).toEqual({
+        findings: [],
+        errors: [{ check: 'config', target: 'config', message: expect.stringMatching(/3 problems/) }],
+      });
       expect(r.stderr).toMatch(/checks\.http\[0\]\.url: Invalid URL/);
       expect(r.stderr).toMatch(/checks\.http\[0\]\.timeoutMs: must be a positive number/);
       expect(r.stderr).toMatch(/checks\.pings: unknown key/);
@@ -95,10 +112,15 @@ describe('reef CLI', () => {
 
   describe('config validate', () => {
     it('summarises a valid file and exits 0', async () => {
-      const file = writeConfig('v.yaml', `timezone: Europe/Berlin\nchecks:\n  http:\n    - { name: api, url: "${server.url}/ok" }\n`);
+      const file = writeConfig(
+        'v.yaml',
+        `timezone: Europe/Berlin\nchecks:\n  http:\n    - { name: api, url: "${server.url}/ok" }\n`,
+      );
       const r = await runCli(['config', 'validate', '-c', file]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/is valid: 1 target \(1 http\), sweeps "\*\/15 \* \* \* \*" in Europe\/Berlin/);
+      expect(r.stdout).toMatch(
+        /is valid: 1 target \(1 http\), sweeps "\*\/15 \* \* \* \*" in Europe\/Berlin/,
+      );
     });
     it('lists every problem and exits 2', async () => {
       const file = writeConfig('iv.yaml', 'timezone: Nowhere/Land\nschedule: { checks: "soon" }\n');
@@ -118,7 +140,9 @@ describe('reef CLI', () => {
   });
 
   it('reef start with an unreachable explicit REDIS_URL starts nothing and exits non-zero', async () => {
-    const r = await runCli(['start'], { env: { REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, REEF_HTTP_PORT: '0' } });
+    const r = await runCli(['start'], {
+      env: { REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, REEF_HTTP_PORT: '0' },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).not.toMatch(/Reef is running/);
   });
@@ -155,9 +179,13 @@ describe('reef CLI', () => {
     it('reef status shows the schedule in local time, the workers, the last sweep and open incidents', async () => {
       const r = await runCli(['status', '-c', file], { env: env() });
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/sweep\s+\*\/15 \* \* \* \*\s+next \d{4}-\d\d-\d\d \d\d:\d[05] CET \(in \d+[sm]\)/);
+      expect(r.stdout).toMatch(
+        /sweep\s+\*\/15 \* \* \* \*\s+next \d{4}-\d\d-\d\d \d\d:\d[05] CET \(in \d+[sm]\)/,
+      );
       expect(r.stdout).toMatch(/Workers online: 1/);
-      expect(r.stdout).toMatch(/Last sweep: .*2 probed: 1 ok, 0 warning, 1 critical, 0 check errors \(boot\)/);
+      expect(r.stdout).toMatch(
+        /Last sweep: .*2 probed: 1 ok, 0 warning, 1 critical, 0 check errors \(boot\)/,
+      );
       expect(r.stdout).toMatch(/Open incidents: 1/);
       expect(r.stdout).toMatch(/#1\s+open\s+CRITICAL\s+http\/flaky\s+bad-status/);
     });

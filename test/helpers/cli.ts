@@ -10,7 +10,10 @@ export interface CliResult {
 }
 
 /** Runs the real `reef` executable to completion. */
-export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [REEF_BIN, ...args], {
       env: { ...process.env, NO_COLOR: '1', ...options.env },
@@ -23,7 +26,11 @@ export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessE
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`reef ${args.join(' ')} did not finish within ${options.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `reef ${args.join(' ')} did not finish within ${options.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 60_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -49,7 +56,11 @@ export class RunningCli {
   }
 
   /** Resolves once stdout (or stderr) matches, or rejects with both streams after `timeoutMs`. */
-  async waitFor(pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout', timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  async waitFor(
+    pattern: RegExp,
+    stream: 'stdout' | 'stderr' = 'stdout',
+    timeoutMs = 30_000,
+  ): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const match = this[stream].match(pattern);
@@ -57,7 +68,9 @@ export class RunningCli {
       if (this.child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`no ${pattern} in ${stream} (exit ${this.child.exitCode})\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`);
+    throw new Error(
+      `no ${pattern} in ${stream} (exit ${this.child.exitCode})\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`,
+    );
   }
 
   /** Sends SIGTERM to this process by pid and waits for it to exit; SIGKILL after `graceMs`. */

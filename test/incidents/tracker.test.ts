@@ -37,7 +37,12 @@ describe('incident tracker (real Redis)', () => {
     redis.disconnect();
   });
 
-  const finding = (target: string, condition: string, severity: Severity, summary = `${condition} on ${target}`): Finding =>
+  const finding = (
+    target: string,
+    condition: string,
+    severity: Severity,
+    summary = `${condition} on ${target}`,
+  ): Finding =>
     makeFinding({ check: 'http', target, condition, severity, summary, facts: { status: 503 } }, clock.now());
   const ok = (target: string) => finding(target, 'ok', 'ok');
   const sweep = (...findings: Finding[]) => tracker.ingest({ findings, only: null }, config);
@@ -46,7 +51,13 @@ describe('incident tracker (real Redis)', () => {
     const opened = await sweep(finding('api', 'bad-status', 'critical'), ok('web'));
     expect(opened.map((e) => e.type)).toEqual(['opened']);
     const incident = opened[0]!.incident;
-    expect(incident).toMatchObject({ id: '1', state: 'open', target: 'api', condition: 'bad-status', occurrences: 1 });
+    expect(incident).toMatchObject({
+      id: '1',
+      state: 'open',
+      target: 'api',
+      condition: 'bad-status',
+      occurrences: 1,
+    });
 
     clock.advance(15 * MIN);
     expect(await sweep(finding('api', 'bad-status', 'critical', 'still down'), ok('web'))).toEqual([]);
@@ -71,7 +82,10 @@ describe('incident tracker (real Redis)', () => {
   });
 
   it('a different condition on the same target is a separate incident; both resolve when healthy', async () => {
-    const events = await sweep(finding('api', 'timeout', 'critical'), finding('api', 'body-mismatch', 'critical'));
+    const events = await sweep(
+      finding('api', 'timeout', 'critical'),
+      finding('api', 'body-mismatch', 'critical'),
+    );
     expect(events.map((e) => e.incident.condition).sort()).toEqual(['body-mismatch', 'timeout']);
     const resolved = await sweep(ok('api'));
     expect(resolved.map((e) => e.type)).toEqual(['resolved', 'resolved']);
@@ -80,7 +94,10 @@ describe('incident tracker (real Redis)', () => {
   it('a condition that changes resolves the old incident and opens a new one', async () => {
     await sweep(finding('api', 'timeout', 'critical'));
     const events = await sweep(finding('api', 'bad-status', 'critical'));
-    expect(events.map((e) => `${e.type}:${e.incident.condition}`)).toEqual(['opened:bad-status', 'resolved:timeout']);
+    expect(events.map((e) => `${e.type}:${e.incident.condition}`)).toEqual([
+      'opened:bad-status',
+      'resolved:timeout',
+    ]);
   });
 
   it('a target with a check error (no findings) keeps its incident open', async () => {
@@ -104,7 +121,18 @@ describe('incident tracker (real Redis)', () => {
       types.push((await sweep(ok('api'))).map((e) => e.type));
       clock.advance(15 * MIN);
     }
-    expect(types).toEqual([['opened'], ['resolved'], ['opened'], ['resolved'], ['flapping'], [], [], [], [], []]);
+    expect(types).toEqual([
+      ['opened'],
+      ['resolved'],
+      ['opened'],
+      ['resolved'],
+      ['flapping'],
+      [],
+      [],
+      [],
+      [],
+      [],
+    ]);
     const last = (await store.list({ limit: 1 }))[0]!;
     expect(last).toMatchObject({ flapping: true, openingsInWindow: 5 });
 
@@ -166,8 +194,14 @@ describe('incident tracker (real Redis)', () => {
       flapping: false,
       history: [],
     };
-    expect(() => transition(base, 'dismissed', clock.now())).toThrow(/is resolved; it cannot become dismissed/);
-    expect(() => transition({ ...base, state: 'verifying' }, 'dismissed', clock.now())).toThrow(/cannot become dismissed/);
-    expect(transition({ ...base, state: 'open' }, 'awaiting-approval', clock.now()).state).toBe('awaiting-approval');
+    expect(() => transition(base, 'dismissed', clock.now())).toThrow(
+      /is resolved; it cannot become dismissed/,
+    );
+    expect(() => transition({ ...base, state: 'verifying' }, 'dismissed', clock.now())).toThrow(
+      /cannot become dismissed/,
+    );
+    expect(transition({ ...base, state: 'open' }, 'awaiting-approval', clock.now()).state).toBe(
+      'awaiting-approval',
+    );
   });
 });

@@ -50,14 +50,20 @@ describe('schedules on a real Redis', () => {
     expect(schedules.map((s) => s.pattern)).toEqual(['*/5 * * * *']);
   });
 
-  it.each(['Europe/Berlin', 'America/New_York', 'Asia/Kolkata'])('computes the next run in the configured time zone (%s)', async (tz) => {
-    await upsertSchedules(queue(), configSchema.parse({ timezone: tz, schedule: { checks: '30 4 * * *' } }));
-    const [schedule] = await listSchedules(queue());
-    const next = schedule!.next!;
-    expect(next).toBeGreaterThan(Date.now());
-    expect(next - Date.now()).toBeLessThanOrEqual(86_400_000);
-    expect(formatLocal(next, tz)).toMatch(/ 04:30 /);
-  });
+  it.each(['Europe/Berlin', 'America/New_York', 'Asia/Kolkata'])(
+    'computes the next run in the configured time zone (%s)',
+    async (tz) => {
+      await upsertSchedules(
+        queue(),
+        configSchema.parse({ timezone: tz, schedule: { checks: '30 4 * * *' } }),
+      );
+      const [schedule] = await listSchedules(queue());
+      const next = schedule!.next!;
+      expect(next).toBeGreaterThan(Date.now());
+      expect(next - Date.now()).toBeLessThanOrEqual(86_400_000);
+      expect(formatLocal(next, tz)).toMatch(/ 04:30 /);
+    },
+  );
 });
 
 describe('scheduler and worker processes', () => {
@@ -86,7 +92,9 @@ describe('scheduler and worker processes', () => {
   });
 
   const spawnRole = (role: string) => {
-    const p = new RunningCli([role, '--config', configFile], { env: { REDIS_URL: redisUrl(), LOG_LEVEL: 'info' } });
+    const p = new RunningCli([role, '--config', configFile], {
+      env: { REDIS_URL: redisUrl(), LOG_LEVEL: 'info' },
+    });
     processes.push(p);
     return p;
   };
@@ -108,11 +116,19 @@ describe('scheduler and worker processes', () => {
     const a = spawnRole('worker');
     const b = spawnRole('worker');
     const q = new Queue(CHECKS_QUEUE, { connection: { url: redisUrl() }, prefix });
-    for (let i = 0; i < 50 && (await q.getWorkersCount()) < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await q.getWorkersCount()) < 2; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await q.getWorkersCount()).toBe(2);
     const jobs = 20;
-    await q.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'sweep', data: { trigger: 'test' }, opts: { jobId: `t-${i}` } })));
-    for (let i = 0; i < 300 && (await q.getCompletedCount()) < jobs; i++) await new Promise((r) => setTimeout(r, 100));
+    await q.addBulk(
+      Array.from({ length: jobs }, (_, i) => ({
+        name: 'sweep',
+        data: { trigger: 'test' },
+        opts: { jobId: `t-${i}` },
+      })),
+    );
+    for (let i = 0; i < 300 && (await q.getCompletedCount()) < jobs; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await q.getCompletedCount()).toBe(jobs);
     expect(server.hits.get('/health')).toBe(jobs);
     const finished = `${a.stderr}\n${b.stderr}`.match(/"msg":"sweep finished"/g) ?? [];

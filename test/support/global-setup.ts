@@ -25,11 +25,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   let child: ChildProcess;
   try {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      {
+        stdio: 'ignore',
+      },
+    );
   } catch {
-    throw new Error(`No Redis answers at ${url} and redis-server could not be started: install redis-server or set REDIS_URL.`);
+    throw new Error(
+      `No Redis answers at ${url} and redis-server could not be started: install redis-server or set REDIS_URL.`,
+    );
   }
   const privateUrl = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await answers(privateUrl)); i++) await new Promise((r) => setTimeout(r, 100));
@@ -46,7 +52,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 async function answers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
