@@ -28,7 +28,7 @@ export interface PeerCertificateOptions {
  * trusted: the certificate check reports trust as a finding rather than failing to look.
  */
 export function fetchPeerCertificate(options: PeerCertificateOptions): Promise<PeerCertificateResult> {
-  const ca = options.caFile ? [...tls.rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined;
+  const ca = options.caFile ? [...tls.rootCertificates, readCaFile(options.caFile)] : undefined;
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: options.host,
@@ -71,4 +71,17 @@ export function fetchPeerCertificate(options: PeerCertificateOptions): Promise<P
       reject(error);
     });
   });
+}
+
+/** Thrown when the configured CA bundle cannot be read: a check error, not an unreachable target. */
+export class CaFileError extends Error {
+  override readonly name = 'CaFileError';
+}
+
+function readCaFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CaFileError(`cannot read caFile ${file}: ${(error as Error).message}`);
+  }
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import tls from 'node:tls';
+import { CaFileError } from '../adapters/tls-client.js';
 import type { CertificateTarget } from '../config/schema.js';
 import { type Facts, type Finding, makeFinding, type Severity } from '../findings/finding.js';
 import type { Check } from './check.js';
@@ -38,9 +39,7 @@ export const certificateCheck: Check<CertificateTarget> = {
     } catch (error) {
       const latencyMs = elapsed();
       const err = error as { code?: string; message?: string };
-      if (err.code === 'ENOENT' || err.code === 'EACCES') {
-        throw new Error(`cannot read caFile ${target.caFile}: ${err.message}`);
-      }
+      if (error instanceof CaFileError) throw error;
       return [
         makeFinding(
           {

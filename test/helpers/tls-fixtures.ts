@@ -62,10 +62,15 @@ export interface TlsTestServer {
   port: number;
   /** `https://127.0.0.1:<port>`. */
   url: string;
-  /** The SNI name of every completed handshake that sent one, in order. */
+  /** The SNI name of every ClientHello that carried one, in order (IP hosts send none). */
   servernamesSeen: string[];
-  /** Completed handshakes, with or without SNI. */
+  /**
+   * Handshakes the server has completed, with or without SNI. The server completes a handshake a
+   * moment after the client does (TLS 1.3), so read it after `waitForHandshakes`.
+   */
   readonly handshakes: number;
+  /** Resolves once the server has completed `count` handshakes in all. */
+  waitForHandshakes(count: number): Promise<void>;
   /** Destroys open connections and closes the server. */
   close(): Promise<void>;
 }
@@ -226,10 +231,15 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsTest
   const sockets = new Set<net.Socket>();
   const servernamesSeen: string[] = [];
   let handshakes = 0;
+  const waiters = new Set<{ count: number; resolve: () => void }>();
   const server = tls.createServer({
     key: options.key,
     cert: options.ca ? `${options.cert.trimEnd()}\n${options.ca}` : options.cert,
-    SNICallback: (servername, callback) => callback(null, contexts.get(servername)),
+    // Called at ClientHello, so the name is recorded before the client can finish its handshake.
+    SNICallback: (servername, callback) => {
+      servernamesSeen.push(servername);
+      callback(null, contexts.get(servername));
+    },
   });
   server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
@@ -238,11 +248,16 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsTest
   server.on('tlsClientError', () => {});
   server.on('secureConnection', (socket: tls.TLSSocket) => {
     handshakes++;
-    const servername = (socket as tls.TLSSocket & { servername?: string | false }).servername;
-    if (servername) servernamesSeen.push(servername);
+    for (const waiter of waiters) {
+      if (handshakes < waiter.count) continue;
+      waiters.delete(waiter);
+      waiter.resolve();
+    }
     socket.on('error', () => {});
     socket.once('data', () => {
-      socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n');
+      socket.end(
+        'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n',
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -259,6 +274,10 @@ export async function startTlsServer(options: TlsServerOptions): Promise<TlsTest
     servernamesSeen,
     get handshakes() {
       return handshakes;
+    },
+    waitForHandshakes(count) {
+      if (handshakes >= count) return Promise.resolve();
+      return new Promise((resolve) => waiters.add({ count, resolve }));
     },
     async close() {
       for (const socket of sockets) socket.destroy();
