@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadDotEnv } from '../env.js';
 import { isReefError } from '../errors.js';
@@ -8,12 +9,15 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { type CliIo, printError, processIo } from './io.js';
 
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const CONFIG_HELP = 'config file (default: $REEF_CONFIG, ./reef.yaml, then the embedded example)';
 
 /** Builds the `reef` command line; every action resolves to an exit code. */
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('reef')
     .description('Reef keeps infrastructure healthy: checks on a schedule, incidents, runbooks, approvals.')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError('(run `reef --help` for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
