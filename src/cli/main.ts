@@ -9,7 +9,9 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { type CliIo, printError, processIo } from './io.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const CONFIG_HELP = 'config file (default: $REEF_CONFIG, ./reef.yaml, then the embedded example)';
 
