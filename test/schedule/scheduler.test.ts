@@ -8,7 +8,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { CHECKS_QUEUE, checksQueue } from '../../src/schedule/queues.js';
 import { listSchedules, upsertSchedules } from '../../src/schedule/scheduler.js';
 import { formatLocal } from '../../src/util/time.js';
-import { RunningCli } from '../helpers/cli.js';
+import { RunningCli, runCli } from '../helpers/cli.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -76,7 +76,10 @@ describe('scheduler and worker processes', () => {
   beforeEach(async () => {
     redis = connect();
     prefix = uniquePrefix('proc');
-    server = await startHttpServer((_req, res) => res.writeHead(200).end('ok'));
+    server = await startHttpServer((req, res) => {
+      if (req.url === '/slow') setTimeout(() => res.writeHead(200).end('late but fine'), 1500);
+      else res.writeHead(200).end('ok');
+    });
     const dir = mkdtempSync(path.join(tmpdir(), 'reef-proc-'));
     configFile = path.join(dir, 'reef.yaml');
     writeFileSync(
@@ -133,6 +136,28 @@ describe('scheduler and worker processes', () => {
     expect(server.hits.get('/health')).toBe(jobs);
     const finished = `${a.stderr}\n${b.stderr}`.match(/"msg":"sweep finished"/g) ?? [];
     expect(finished).toHaveLength(jobs);
+    await q.close();
+  });
+
+  it('SIGTERM during a sweep lets it finish and deliver its result before the worker exits', async () => {
+    writeFileSync(
+      configFile,
+      `redis: { prefix: ${prefix} }\nchecks:\n  http:\n    - { name: slow, url: "${server.url}/slow", retries: 0 }\n`,
+    );
+    const worker = spawnRole('worker');
+    const q = new Queue(CHECKS_QUEUE, { connection: { url: redisUrl() }, prefix });
+    for (let i = 0; i < 50 && (await q.getWorkersCount()) < 1; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const check = runCli(['check', '--json', '-c', configFile], { env: { REDIS_URL: redisUrl() } });
+    for (let i = 0; i < 100 && !server.hits.get('/slow'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(server.hits.get('/slow')).toBe(1);
+    const stopped = worker.stop();
+    const result = await check;
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).findings[0]).toMatchObject({ target: 'slow', severity: 'ok' });
+    expect(await stopped).toBe(0);
+    expect(worker.stderr.indexOf('sweep finished')).toBeGreaterThan(-1);
+    expect(worker.stderr.indexOf('sweep finished')).toBeLessThan(worker.stderr.indexOf('Reef stopped'));
     await q.close();
   });
 });
