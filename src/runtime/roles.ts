@@ -34,6 +34,7 @@ export async function startScheduler(rt: Runtime, log: Logger, options: { runNow
 
 /** Processes sweep jobs. Several workers (processes or machines) share the queue; each job runs once. */
 export function startWorker(rt: Runtime, log: Logger): Role {
+  const latencyHints = new Map<string, number>();
   const worker = new Worker<SweepJobData, SweepResult>(
     CHECKS_QUEUE,
     async (job) => {
@@ -44,6 +45,7 @@ export function startWorker(rt: Runtime, log: Logger): Role {
         bus: rt.bus,
         redis: rt.connection,
         prefix: rt.prefix,
+        latencyHints,
       });
       log.info(
         {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../adapters/clock.js';
 import { createHttpClient } from '../adapters/http-client.js';
 import { fetchPeerCertificate } from '../adapters/tls-client.js';
-import { runSweep, type SweepResult } from '../checks/sweep.js';
+import { latencyHintsFrom, runSweep, type SweepResult } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { IncidentTracker } from '../incidents/tracker.js';
@@ -31,6 +31,8 @@ export async function processSweep(
     bus: EventBus;
     redis: Redis;
     prefix: string;
+    /** Per-probe latencies of earlier sweeps in this worker, so slow probes start first; updated here. */
+    latencyHints: Map<string, number>;
   },
 ): Promise<SweepResult> {
   const http = createHttpClient();
@@ -44,6 +46,7 @@ export async function processSweep(
   } finally {
     await http.close();
   }
+  for (const [key, ms] of latencyHintsFrom(result)) deps.latencyHints.set(key, ms);
   const events = await deps.tracker.ingest(result, deps.config);
   await deps.bus.publish(events);
   const counts = { ok: 0, warning: 0, critical: 0, errors: result.errors.length };

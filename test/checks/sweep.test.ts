@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/adapters/clock.js';
 import { createHttpClient, type HttpClient } from '../../src/adapters/http-client.js';
 import { fetchPeerCertificate } from '../../src/adapters/tls-client.js';
-import { exitCodeFor, runSweep } from '../../src/checks/sweep.js';
+import { exitCodeFor, latencyHintsFrom, probeKey, runSweep } from '../../src/checks/sweep.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { Finding } from '../../src/findings/finding.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
@@ -82,6 +82,36 @@ describe('sweep', () => {
       { check: 'http', target: 't0', message: 'the check did not finish within 200 ms' },
     ]);
     expect(result.findings.map((f) => f.target)).toEqual(['t1']);
+  });
+
+  it('with latency history, the slowest probes start first; results keep configuration order', async () => {
+    const arrivals: string[] = [];
+    const recorder = await startHttpServer((req, res) => {
+      arrivals.push(req.url ?? '');
+      res.writeHead(200).end();
+    });
+    const cfg = configSchema.parse({
+      sweep: { concurrency: 1 },
+      checks: {
+        http: ['a', 'b', 'c', 'd'].map((n) => ({ name: n, url: `${recorder.url}/${n}`, retries: 0 })),
+      },
+    });
+    const context = { clock: systemClock, http, tls: { fetchPeerCertificate } };
+    const first = await runSweep(cfg, context);
+    expect(arrivals).toEqual(['/a', '/b', '/c', '/d']);
+    expect([...latencyHintsFrom(first).keys()]).toEqual(['a', 'b', 'c', 'd'].map((n) => probeKey('http', n)));
+
+    arrivals.length = 0;
+    const hints = new Map([
+      [probeKey('http', 'a'), 5],
+      [probeKey('http', 'b'), 900],
+      [probeKey('http', 'd'), 40],
+    ]);
+    const second = await runSweep(cfg, context, { latencyHints: hints });
+    // No history for c: it may be slow, so it goes first; then b (900 ms), d (40 ms), a (5 ms).
+    expect(arrivals).toEqual(['/c', '/b', '/d', '/a']);
+    expect(second.findings.map((f) => f.target)).toEqual(['a', 'b', 'c', 'd']);
+    await recorder.close();
   });
 
   it('can be limited to one target by name', async () => {
