@@ -7,9 +7,9 @@ import type { CheckContext } from '../../src/checks/check.js';
 import { runSweep } from '../../src/checks/sweep.js';
 import { certificateTargetSchema, configSchema } from '../../src/config/schema.js';
 import type { Finding } from '../../src/findings/finding.js';
+import { closedPort } from '../helpers/http-server.js';
 import {
   type CertificateAuthority,
-  closedPort,
   daysFrom,
   type IssuedCertificate,
   issueCert,

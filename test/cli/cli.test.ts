@@ -6,6 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunningCli, runCli } from '../helpers/cli.js';
 import { closedPort, startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import {
+  daysFrom,
+  issueCert,
+  makeCa,
+  makeTempDir,
+  removeDir,
+  startTlsServer,
+} from '../helpers/tls-fixtures.js';
 
 describe('reef CLI', () => {
   let server: TestHttpServer;
@@ -69,6 +77,35 @@ describe('reef CLI', () => {
         ['api', 'ok'],
         ['db', 'critical'],
       ]);
+    });
+
+    it('a warning (certificate due in 10 days) exits 1', async () => {
+      const tlsDir = await makeTempDir('cli');
+      const ca = await makeCa(tlsDir);
+      const leaf = await issueCert({
+        ca,
+        dir: tlsDir,
+        commonName: '127.0.0.1',
+        altNames: ['IP:127.0.0.1'],
+        notBefore: daysFrom(new Date(), -1),
+        notAfter: daysFrom(new Date(), 10),
+      });
+      const tlsServer = await startTlsServer({ key: leaf.key, cert: leaf.cert });
+      try {
+        const file = writeConfig(
+          'warn.yaml',
+          `checks:\n  http:\n    - { name: api, url: "${server.url}/ok" }\n  certificates:\n    - { name: tls, url: "${tlsServer.url}", caFile: "${ca.certPath}" }\n`,
+        );
+        const r = await runCli(['check', '--once', '-c', file], { env });
+        expect(r.code).toBe(1);
+        expect(r.stdout).toMatch(
+          /WARNING\s+certificate\s+tls\s+expiring\s+certificate expires in (9|10) days/,
+        );
+        expect(r.stdout).toMatch(/2 targets in \d+ ms: 1 ok, 1 warning, 0 critical/);
+      } finally {
+        await tlsServer.close();
+        await removeDir(tlsDir);
+      }
     });
 
     it('a check error exits 3 and is listed under errors, not findings', async () => {
