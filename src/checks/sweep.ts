@@ -1,15 +1,25 @@
 import type { ReefConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import type { CheckError, Finding } from '../findings/finding.js';
+import type { CheckError, CheckKind, Finding } from '../findings/finding.js';
 import { mapLimit } from '../util/concurrency.js';
 import type { CheckContext } from './check.js';
 import { planProbes } from './registry.js';
 
-/** One target's result: healthy, unhealthy, or the check itself failed. */
+/**
+ * One probe's result: healthy, unhealthy, or the check itself failed. `target` is the configured target
+ * (an endpoint, a cluster, a host); its findings may name finer targets (`namespace/pod`, `host:/var`).
+ * `covers`, when set, limits what the outcome speaks for to those finding targets (a watch event about
+ * one pod says nothing about the others); when absent it speaks for everything the probe watches.
+ */
 export type ProbeOutcome =
-  | { status: 'ok'; check: string; target: string; findings: Finding[] }
-  | { status: 'anomaly'; check: string; target: string; findings: Finding[] }
-  | { status: 'error'; check: string; target: string; error: string };
+  | {
+      status: 'ok' | 'anomaly';
+      check: CheckKind;
+      target: string;
+      findings: Finding[];
+      covers?: readonly string[];
+    }
+  | { status: 'error'; check: CheckKind; target: string; error: string };
 
 export interface SweepResult {
   startedAt: string;
@@ -21,6 +31,11 @@ export interface SweepResult {
   probed: number;
   /** Target names the sweep was limited to, or null for a full sweep. */
   only: string | null;
+}
+
+/** A sweep with its per-probe outcomes, which the incident tracker needs and callers need not keep. */
+export interface SweepRun extends SweepResult {
+  outcomes: ProbeOutcome[];
 }
 
 export interface SweepOptions {
@@ -57,7 +72,7 @@ export async function runSweep(
   config: ReefConfig,
   context: CheckContext,
   options: SweepOptions = {},
-): Promise<SweepResult> {
+): Promise<SweepRun> {
   const started = context.clock.now();
   const t0 = performance.now();
   const plan = planProbes(config, options.only);
@@ -107,6 +122,7 @@ export async function runSweep(
     errors,
     probed: plan.length,
     only: options.only ?? null,
+    outcomes,
   };
 }
 

@@ -53,6 +53,8 @@ export interface Incident {
   fingerprint: string;
   check: CheckKind;
   target: string;
+  /** The configured target of the probe that found it (a cluster for a pod, a host for a mount). */
+  probe?: string;
   condition: string;
   state: IncidentState;
   severity: Severity;

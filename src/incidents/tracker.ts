@@ -1,6 +1,6 @@
 import type { Clock } from '../adapters/clock.js';
 import { planProbes } from '../checks/registry.js';
-import type { SweepResult } from '../checks/sweep.js';
+import { type ProbeOutcome, probeKey } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
 import type { IncidentEvent } from '../events/incident-event.js';
 import { type Finding, severityRank } from '../findings/finding.js';
@@ -20,30 +20,52 @@ export class IncidentTracker {
     private readonly clock: Clock,
   ) {}
 
-  async ingest(result: Pick<SweepResult, 'findings' | 'only'>, config: ReefConfig): Promise<IncidentEvent[]> {
+  /**
+   * Folds probe outcomes into incidents. `only` is null for a full sweep (then incidents of probes no
+   * longer configured resolve too); a probe that errored leaves its incidents as they are.
+   */
+  async ingest(
+    input: { outcomes: readonly ProbeOutcome[]; only: string | null },
+    config: ReefConfig,
+  ): Promise<IncidentEvent[]> {
     const events: IncidentEvent[] = [];
     const flapWindowMs = parseDuration(config.incidents.flapWindow) ?? 86_400_000;
     const unhealthy = new Set<string>();
-    const examined = new Set<string>();
+    const examined = new Map<string, { covers: Set<string> | undefined; seen: Set<string> }>();
 
-    for (const finding of result.findings) {
-      examined.add(targetKey(finding));
-      if (finding.severity === 'ok') continue;
-      unhealthy.add(finding.fingerprint);
-      const event = await this.store.withLock(finding.fingerprint, () =>
-        this.observeProblem(finding, config.incidents.flapThreshold, flapWindowMs),
-      );
-      if (event) events.push(event);
+    for (const outcome of input.outcomes) {
+      if (outcome.status === 'error') continue;
+      const key = probeKey(outcome.check, outcome.target);
+      const entry = examined.get(key) ?? {
+        covers: outcome.covers ? new Set<string>() : undefined,
+        seen: new Set<string>(),
+      };
+      if (outcome.covers && entry.covers) for (const t of outcome.covers) entry.covers.add(t);
+      else entry.covers = undefined;
+      examined.set(key, entry);
+      for (const finding of outcome.findings) {
+        entry.seen.add(finding.target);
+        if (finding.severity === 'ok') continue;
+        unhealthy.add(finding.fingerprint);
+        const event = await this.store.withLock(finding.fingerprint, () =>
+          this.observeProblem(finding, outcome.target, config.incidents.flapThreshold, flapWindowMs),
+        );
+        if (event) events.push(event);
+      }
     }
 
-    const configured = new Set(planProbes(config).map((p) => `${p.check.kind}\u0000${p.target.name}`));
+    const configured = new Set(planProbes(config).map((p) => probeKey(p.check.kind, p.target.name)));
     for (const incident of await this.store.current()) {
       if (unhealthy.has(incident.fingerprint)) continue;
-      const key = targetKey(incident);
-      const recovered = examined.has(key);
-      const removed = result.only === null && !configured.has(key);
-      if (!recovered && !removed) continue;
-      const note = recovered ? 'target healthy again' : 'target no longer configured';
+      const key = probeKey(incident.check, incident.probe ?? incident.target);
+      const probe = examined.get(key);
+      let note: string;
+      if (probe) {
+        if (probe.covers && !probe.covers.has(incident.target)) continue;
+        note = probe.seen.has(incident.target) ? 'target healthy again' : 'target gone';
+      } else if (input.only === null && !configured.has(key)) {
+        note = 'target no longer configured';
+      } else continue;
       const event = await this.store.withLock(incident.fingerprint, () => this.close(incident.id, note));
       if (event) events.push(event);
     }
@@ -52,6 +74,7 @@ export class IncidentTracker {
 
   private async observeProblem(
     finding: Finding,
+    probe: string,
     flapThreshold: number,
     flapWindowMs: number,
   ): Promise<IncidentEvent | undefined> {
@@ -88,6 +111,7 @@ export class IncidentTracker {
       fingerprint: finding.fingerprint,
       check: finding.check,
       target: finding.target,
+      probe,
       condition: finding.condition,
       state: 'open',
       severity: finding.severity,
@@ -131,8 +155,4 @@ export class IncidentTracker {
       ? undefined
       : { type: 'resolved', incident: resolved, at: resolved.updatedAt, note };
   }
-}
-
-function targetKey(item: { check: string; target: string }): string {
-  return `${item.check}\u0000${item.target}`;
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../adapters/clock.js';
 import { createHttpClient } from '../adapters/http-client.js';
 import { fetchPeerCertificate } from '../adapters/tls-client.js';
-import { latencyHintsFrom, runSweep, type SweepResult } from '../checks/sweep.js';
+import { latencyHintsFrom, runSweep, type SweepResult, type SweepRun } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { IncidentTracker } from '../incidents/tracker.js';
@@ -36,9 +36,9 @@ export async function processSweep(
   },
 ): Promise<SweepResult> {
   const http = createHttpClient();
-  let result: SweepResult;
+  let run: SweepRun;
   try {
-    result = await runSweep(
+    run = await runSweep(
       deps.config,
       { clock: deps.clock, http, tls: { fetchPeerCertificate } },
       { only: data.only },
@@ -46,8 +46,9 @@ export async function processSweep(
   } finally {
     await http.close();
   }
+  const { outcomes, ...result } = run;
   for (const [key, ms] of latencyHintsFrom(result)) deps.latencyHints.set(key, ms);
-  const events = await deps.tracker.ingest(result, deps.config);
+  const events = await deps.tracker.ingest({ outcomes, only: result.only }, deps.config);
   await deps.bus.publish(events);
   const counts = { ok: 0, warning: 0, critical: 0, errors: result.errors.length };
   for (const f of result.findings) counts[f.severity]++;

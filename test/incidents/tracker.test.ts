@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ProbeOutcome } from '../../src/checks/sweep.js';
 import { configSchema, type ReefConfig } from '../../src/config/schema.js';
 import { type Finding, makeFinding, type Severity } from '../../src/findings/finding.js';
 import { transition } from '../../src/incidents/incident.js';
@@ -45,7 +46,19 @@ describe('incident tracker (real Redis)', () => {
   ): Finding =>
     makeFinding({ check: 'http', target, condition, severity, summary, facts: { status: 503 } }, clock.now());
   const ok = (target: string) => finding(target, 'ok', 'ok');
-  const sweep = (...findings: Finding[]) => tracker.ingest({ findings, only: null }, config);
+  /** One outcome per target, as the sweep produces for http probes. */
+  const outcomes = (findings: Finding[]): ProbeOutcome[] => {
+    const byTarget = new Map<string, Finding[]>();
+    for (const f of findings) byTarget.set(f.target, [...(byTarget.get(f.target) ?? []), f]);
+    return [...byTarget].map(([target, fs]) => ({
+      status: fs.every((f) => f.severity === 'ok') ? 'ok' : 'anomaly',
+      check: 'http',
+      target,
+      findings: fs,
+    }));
+  };
+  const sweep = (...findings: Finding[]) =>
+    tracker.ingest({ outcomes: outcomes(findings), only: null }, config);
 
   it('opens an incident once, updates it quietly, and resolves it with its duration', async () => {
     const opened = await sweep(finding('api', 'bad-status', 'critical'), ok('web'));
@@ -100,15 +113,25 @@ describe('incident tracker (real Redis)', () => {
     ]);
   });
 
-  it('a target with a check error (no findings) keeps its incident open', async () => {
+  it('a target with a check error keeps its incident open', async () => {
     await sweep(finding('api', 'bad-status', 'critical'));
-    expect(await sweep(ok('web'))).toEqual([]);
+    const events = await tracker.ingest(
+      {
+        outcomes: [
+          { status: 'error', check: 'http', target: 'api', error: 'boom' },
+          ...outcomes([ok('web')]),
+        ],
+        only: null,
+      },
+      config,
+    );
+    expect(events).toEqual([]);
     expect((await store.active()).map((i) => i.target)).toEqual(['api']);
   });
 
   it('a target removed from the config resolves on a full sweep, not on a partial one', async () => {
     await sweep(finding('gone', 'bad-status', 'critical'));
-    expect(await tracker.ingest({ findings: [ok('api')], only: 'api' }, config)).toEqual([]);
+    expect(await tracker.ingest({ outcomes: outcomes([ok('api')]), only: 'api' }, config)).toEqual([]);
     const events = await sweep(ok('api'));
     expect(events.map((e) => [e.type, e.note])).toEqual([['resolved', 'target no longer configured']]);
   });
@@ -158,13 +181,52 @@ describe('incident tracker (real Redis)', () => {
     const other = new IncidentTracker(new IncidentStore(otherRedis, prefix), clock);
     const f = finding('api', 'bad-status', 'critical');
     const [a, b] = await Promise.all([
-      tracker.ingest({ findings: [f], only: null }, config),
-      other.ingest({ findings: [f], only: null }, config),
+      tracker.ingest({ outcomes: outcomes([f]), only: null }, config),
+      other.ingest({ outcomes: outcomes([f]), only: null }, config),
     ]);
     expect([...a, ...b].map((e) => e.type)).toEqual(['opened']);
     expect(await store.active()).toHaveLength(1);
     expect((await store.active())[0]!.occurrences).toBe(2);
     otherRedis.disconnect();
+  });
+
+  it('a probe with many targets (a cluster) resolves incidents of targets it no longer sees as gone', async () => {
+    const pod = (target: string, severity: Severity) =>
+      makeFinding(
+        {
+          check: 'http',
+          target,
+          condition: severity === 'ok' ? 'ok' : 'CrashLoopBackOff',
+          severity,
+          summary: '',
+          facts: {},
+        },
+        clock.now(),
+      );
+    const cluster = (findings: Finding[], covers?: string[]): ProbeOutcome[] => [
+      { status: 'anomaly', check: 'http', target: 'api', findings, ...(covers ? { covers } : {}) },
+    ];
+    await tracker.ingest(
+      {
+        outcomes: cluster([pod('apps/a', 'critical'), pod('apps/b', 'critical'), pod('apps/c', 'critical')]),
+        only: null,
+      },
+      config,
+    );
+    // A watch event about one pod speaks for that pod only.
+    const watch = await tracker.ingest(
+      { outcomes: cluster([pod('apps/a', 'ok')], ['apps/a']), only: 'api' },
+      config,
+    );
+    expect(watch.map((e) => [e.type, e.incident.target, e.note])).toEqual([
+      ['resolved', 'apps/a', 'target healthy again'],
+    ]);
+    // A full listing where b is gone and c still crashes.
+    const full = await tracker.ingest({ outcomes: cluster([pod('apps/c', 'critical')]), only: null }, config);
+    expect(full.map((e) => [e.type, e.incident.target, e.note])).toEqual([
+      ['resolved', 'apps/b', 'target gone'],
+    ]);
+    expect((await store.active()).map((i) => [i.target, i.probe])).toEqual([['apps/c', 'api']]);
   });
 
   it('finds incidents by number, #number or fingerprint prefix, and explains a miss', async () => {
