@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock } from '../src/adapters/clock.js';
-import { createHttpClient } from '../src/adapters/http-client.js';
-import { fetchPeerCertificate } from '../src/adapters/tls-client.js';
 import { latencyHintsFrom, runSweep } from '../src/checks/sweep.js';
 import { configSchema, type ReefConfig } from '../src/config/schema.js';
 import type { Finding } from '../src/findings/finding.js';
+import { createCheckContext } from '../src/runtime/check-context.js';
 import type { Scenario, ScenarioReport } from './scenario.js';
 import { makeLoopbackPki } from './support/pki.js';
 import { type StandIns, startStandIns } from './support/stand-ins.js';
@@ -138,7 +137,7 @@ async function measure(
   config: ReefConfig,
   latencyHints: Map<string, number> | undefined,
 ): Promise<RunFigures & { hints: Map<string, number> }> {
-  const http = createHttpClient();
+  const checkContext = createCheckContext(config, { clock: systemClock });
   const loop = monitorEventLoopDelay({ resolution: 10 });
   let result: Awaited<ReturnType<typeof runSweep>>;
   let wallMs: number;
@@ -148,17 +147,16 @@ async function measure(
     loop.enable();
     cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    result = await runSweep(
-      config,
-      { clock: systemClock, http, tls: { fetchPeerCertificate } },
-      { probeDeadlineMs: 15_000, ...(latencyHints ? { latencyHints } : {}) },
-    );
+    result = await runSweep(config, checkContext.context, {
+      probeDeadlineMs: 15_000,
+      ...(latencyHints ? { latencyHints } : {}),
+    });
     wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     cpuMs = (cpu.user + cpu.system) / 1000;
   } finally {
     loop.disable();
-    await http.close();
+    await checkContext.close();
   }
   const slowestHttpMs = slowest(result.findings, 'http');
   const slowestTlsMs = slowest(result.findings, 'certificate');

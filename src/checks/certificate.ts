@@ -17,6 +17,7 @@ const DATE_ERRORS = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 export const certificateCheck: Check<CertificateTarget> = {
   kind: 'certificate',
   targets: (config) => config.checks.certificates,
+  nameOf: (target) => target.name,
   async probe(target, { tls: tlsPort, clock }) {
     const url = new URL(target.url);
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');

@@ -16,6 +16,7 @@ type Failure = { condition: 'unreachable' | 'timeout' | 'bad-status' | 'body-mis
 export const httpCheck: Check<HttpTarget> = {
   kind: 'http',
   targets: (config) => config.checks.http,
+  nameOf: (target) => target.name,
   async probe(target, { http, clock }) {
     const expected = Array.isArray(target.expectStatus) ? target.expectStatus : [target.expectStatus];
     const bodyPattern = target.bodyMatch === undefined ? undefined : new RegExp(target.bodyMatch);

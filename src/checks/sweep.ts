@@ -80,15 +80,13 @@ export async function runSweep(
   // Longest first (the LPT rule); the outcomes are put back in configuration order below.
   const order = plan.map((_, i) => i);
   if (hints && hints.size > 0) {
-    const expected = plan.map(
-      (p) => hints.get(probeKey(p.check.kind, p.target.name)) ?? Number.POSITIVE_INFINITY,
-    );
+    const expected = plan.map((p) => hints.get(probeKey(p.check.kind, p.name)) ?? Number.POSITIVE_INFINITY);
     order.sort((a, b) => expected[b]! - expected[a]! || a - b);
   }
   const deadline = options.probeDeadlineMs ?? 300_000;
   const ordered = await mapLimit(order, config.sweep.concurrency, async (index): Promise<ProbeOutcome> => {
-    const { check, target } = plan[index]!;
-    const base = { check: check.kind, target: target.name };
+    const { check, target, name } = plan[index]!;
+    const base = { check: check.kind, target: name };
     try {
       const findings = await withDeadline(check.probe(target, context), deadline);
       if (findings.length === 0) {

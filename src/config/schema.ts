@@ -97,23 +97,143 @@ export const certificateTargetSchema = z
   })
   .describe('A TLS endpoint whose served certificate is checked for expiry, trust and name.');
 
+const percent = z.number().min(1).max(100);
+
+/** A machine Reef reaches over SSH (optionally through bastions) or runs commands on locally. */
+export const hostSchema = z.union([
+  z.strictObject({
+    local: z.literal(true).describe('Run commands on this machine, without SSH (one-box home lab).'),
+  }),
+  z.strictObject({
+    host: z.string().min(1).describe('Address or DNS name.'),
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().min(1),
+    privateKeyPath: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Private key file; without it, the SSH agent (SSH_AUTH_SOCK).'),
+    via: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name of another host in `hosts` to jump through (a bastion); chains of any depth.'),
+    knownHostsPath: z.string().min(1).optional().describe('known_hosts file used to pin the host key.'),
+    hostKeyFingerprint: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must look like SHA256:<43 base64 characters> (ssh-keygen -lf)')
+      .optional()
+      .describe('Pinned host key fingerprint (as `ssh-keygen -lf` prints it).'),
+    verifyHostKey: z.boolean().default(true).describe('Turning this off is insecure and logged loudly.'),
+    timeoutMs: timeoutMs.default(10_000),
+  }),
+]);
+
+/** A Kubernetes cluster, from a kubeconfig file and context, or the in-cluster service account. */
+export const clusterSchema = z.strictObject({
+  kubeconfig: z.string().min(1).optional().describe('Path of the kubeconfig (default ~/.kube/config).'),
+  context: z.string().min(1).optional().describe('Context in the kubeconfig (default: its current-context).'),
+  inCluster: z.boolean().default(false).describe('Use the pod service account instead of a kubeconfig.'),
+  namespaces: z.array(z.string().min(1)).min(1).optional().describe('Namespaces to watch (default: all).'),
+});
+
+export const podsTargetSchema = z.strictObject({
+  cluster: z.string().min(1),
+  namespaces: z.array(z.string().min(1)).min(1).optional().describe("Overrides the cluster's namespaces."),
+  pendingAfter: duration.default('10m').describe('A pod Pending longer than this is reported.'),
+  watch: z.boolean().default(true).describe('Also watch pods between sweeps for instant detection.'),
+});
+
+export const diskTargetSchema = z
+  .strictObject({
+    name: name.optional().describe('Defaults to the host name.'),
+    host: z.string().min(1),
+    paths: z.array(z.string().startsWith('/', 'must be an absolute path')).min(1).default(['/']),
+    warnPercent: percent.default(85),
+    actPercent: percent.default(90),
+    inodeWarnPercent: percent.default(90),
+    timeoutMs: timeoutMs.default(20_000),
+  })
+  .refine((t) => t.warnPercent < t.actPercent, {
+    message: 'warnPercent must be below actPercent',
+    path: ['warnPercent'],
+  });
+
+export const errorLogTargetSchema = z
+  .strictObject({
+    name,
+    host: z.string().min(1).optional().describe('Read a log file on this host (with `path`).'),
+    path: z.string().startsWith('/', 'must be an absolute path').optional(),
+    cluster: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Read pod logs in this cluster (with `namespace` and `selector`).'),
+    namespace: z.string().min(1).optional(),
+    selector: z.string().min(1).optional().describe('Label selector, e.g. app=web.'),
+    container: z.string().min(1).optional(),
+    pattern: z.string().refine(isRegExp, { message: 'invalid regular expression' }),
+    spikeFactor: z.number().gt(1).max(1000).default(3),
+    window: duration.default('1h'),
+    baselineWindows: z.number().int().min(1).max(168).default(6),
+    minCount: z
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe('A window with fewer matches is never a spike (0 → 3 is not).'),
+    timestampRegex: z
+      .string()
+      .refine(isRegExp, { message: 'invalid regular expression' })
+      .optional()
+      .describe('Regular expression whose first group is the timestamp, for formats Reef does not know.'),
+    timeoutMs: timeoutMs.default(60_000),
+  })
+  .superRefine((t, ctx) => {
+    const file = t.host !== undefined || t.path !== undefined;
+    const pods = t.cluster !== undefined || t.namespace !== undefined || t.selector !== undefined;
+    if (file === pods) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give either host + path (a log file) or cluster + namespace + selector (pod logs)',
+      });
+    } else if (file && (t.host === undefined || t.path === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a log file needs both host and path' });
+    } else if (pods && (t.cluster === undefined || t.namespace === undefined || t.selector === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'pod logs need cluster, namespace and selector' });
+    }
+  });
+
 const checksSchema = z
   .strictObject({
     http: z.array(httpTargetSchema).default([]),
     certificates: z.array(certificateTargetSchema).default([]),
+    pods: z.array(podsTargetSchema).default([]),
+    disk: z.array(diskTargetSchema).default([]),
+    errorLogs: z.array(errorLogTargetSchema).default([]),
   })
   .superRefine((checks, ctx) => {
-    for (const kind of ['http', 'certificates'] as const) {
+    // The name that identifies each probe (and its incidents), and the field it comes from.
+    const names: Record<string, { value: string; field: string }[]> = {
+      http: checks.http.map((t) => ({ value: t.name, field: 'name' })),
+      certificates: checks.certificates.map((t) => ({ value: t.name, field: 'name' })),
+      pods: checks.pods.map((t) => ({ value: t.cluster, field: 'cluster' })),
+      disk: checks.disk.map((t) => ({ value: t.name ?? t.host, field: t.name ? 'name' : 'host' })),
+      errorLogs: checks.errorLogs.map((t) => ({ value: t.name, field: 'name' })),
+    };
+    for (const [kind, entries] of Object.entries(names)) {
       const seen = new Map<string, number>();
-      checks[kind].forEach((target, index) => {
-        const first = seen.get(target.name);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [kind, index, 'name'],
-            message: `duplicate name "${target.name}" (also at checks.${kind}[${first}]); names identify incidents, so they must be unique`,
-          });
-        } else seen.set(target.name, index);
+      entries.forEach(({ value, field }, index) => {
+        const first = seen.get(value);
+        if (first === undefined) {
+          seen.set(value, index);
+          return;
+        }
+        ctx.addIssue({
+          code: 'custom',
+          path: [kind, index, field],
+          message: `duplicate name "${value}" (also at checks.${kind}[${first}]); names identify incidents, so they must be unique${field === 'name' ? '' : ` (set \`name\` to tell them apart)`}`,
+        });
       });
     }
   });
@@ -160,7 +280,60 @@ export const configSchema = z
           .describe('Key prefix, so several Reefs can share one Redis.'),
       })
       .default({ prefix: 'reef' }),
-    checks: checksSchema.default({ http: [], certificates: [] }),
+    hosts: z.record(name, hostSchema).default({}).describe('Machines reached over SSH or locally, by name.'),
+    clusters: z.record(name, clusterSchema).default({}).describe('Kubernetes clusters, by name.'),
+    checks: checksSchema.default({ http: [], certificates: [], pods: [], disk: [], errorLogs: [] }),
+  })
+  .superRefine((config, ctx) => {
+    const hostNames = Object.keys(config.hosts);
+    const clusterNames = Object.keys(config.clusters);
+    const unknown = (kind: 'host' | 'cluster', value: string, path: (string | number)[]) => {
+      const known = kind === 'host' ? hostNames : clusterNames;
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `unknown ${kind} "${value}" (${known.length ? `known: ${known.join(', ')}` : `no ${kind}s are configured under ${kind}s:`})`,
+      });
+    };
+    for (const [hostName, host] of Object.entries(config.hosts)) {
+      if (!('via' in host) || host.via === undefined) continue;
+      if (!config.hosts[host.via]) unknown('host', host.via, ['hosts', hostName, 'via']);
+      const chain = [hostName];
+      let next: string | undefined = host.via;
+      while (next !== undefined) {
+        if (chain.includes(next)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['hosts', hostName, 'via'],
+            message: `bastion chain loops: ${[...chain, next].join(' → ')}`,
+          });
+          break;
+        }
+        chain.push(next);
+        const hop: (typeof config.hosts)[string] | undefined = config.hosts[next];
+        next = hop && 'via' in hop ? hop.via : undefined;
+      }
+      const bastion = config.hosts[host.via];
+      if (bastion && 'local' in bastion) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hosts', hostName, 'via'],
+          message: 'a local host cannot be a bastion',
+        });
+      }
+    }
+    config.checks.pods.forEach((t, i) => {
+      if (!config.clusters[t.cluster]) unknown('cluster', t.cluster, ['checks', 'pods', i, 'cluster']);
+    });
+    config.checks.disk.forEach((t, i) => {
+      if (!config.hosts[t.host]) unknown('host', t.host, ['checks', 'disk', i, 'host']);
+    });
+    config.checks.errorLogs.forEach((t, i) => {
+      if (t.host !== undefined && !config.hosts[t.host])
+        unknown('host', t.host, ['checks', 'errorLogs', i, 'host']);
+      if (t.cluster !== undefined && !config.clusters[t.cluster])
+        unknown('cluster', t.cluster, ['checks', 'errorLogs', i, 'cluster']);
+    });
   })
   .describe('Reef configuration (reef.yaml). Secrets come from the environment, never from this file.');
 
@@ -168,6 +341,12 @@ export type ReefConfig = z.output<typeof configSchema>;
 export type ReefConfigInput = z.input<typeof configSchema>;
 export type HttpTarget = z.output<typeof httpTargetSchema>;
 export type CertificateTarget = z.output<typeof certificateTargetSchema>;
+export type HostConfig = z.output<typeof hostSchema>;
+export type SshHostConfig = Exclude<HostConfig, { local: true }>;
+export type ClusterConfig = z.output<typeof clusterSchema>;
+export type PodsTarget = z.output<typeof podsTargetSchema>;
+export type DiskTarget = z.output<typeof diskTargetSchema>;
+export type ErrorLogTarget = z.output<typeof errorLogTargetSchema>;
 
 function isTimeZone(tz: string): boolean {
   try {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 export const SEVERITIES = ['ok', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const CHECK_KINDS = ['http', 'certificate'] as const;
+export const CHECK_KINDS = ['http', 'certificate', 'pods', 'disk', 'errorLogs'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 
 export type FactValue =

@@ -54,7 +54,7 @@ export class IncidentTracker {
       }
     }
 
-    const configured = new Set(planProbes(config).map((p) => probeKey(p.check.kind, p.target.name)));
+    const configured = new Set(planProbes(config).map((p) => probeKey(p.check.kind, p.name)));
     for (const incident of await this.store.current()) {
       if (unhealthy.has(incident.fingerprint)) continue;
       const key = probeKey(incident.check, incident.probe ?? incident.target);

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
+import { RedisCheckMemory } from '../adapters/check-memory.js';
 import type { Clock } from '../adapters/clock.js';
-import { createHttpClient } from '../adapters/http-client.js';
-import { fetchPeerCertificate } from '../adapters/tls-client.js';
 import { latencyHintsFrom, runSweep, type SweepResult, type SweepRun } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { IncidentTracker } from '../incidents/tracker.js';
 import type { SweepJobData } from '../schedule/queues.js';
+import { createCheckContext } from './check-context.js';
 
 export interface LastSweep {
   startedAt: string;
@@ -35,16 +35,15 @@ export async function processSweep(
     latencyHints: Map<string, number>;
   },
 ): Promise<SweepResult> {
-  const http = createHttpClient();
+  const { context, close } = createCheckContext(deps.config, {
+    clock: deps.clock,
+    memory: new RedisCheckMemory(deps.redis, deps.prefix),
+  });
   let run: SweepRun;
   try {
-    run = await runSweep(
-      deps.config,
-      { clock: deps.clock, http, tls: { fetchPeerCertificate } },
-      { only: data.only },
-    );
+    run = await runSweep(deps.config, context, { only: data.only, latencyHints: deps.latencyHints });
   } finally {
-    await http.close();
+    await close();
   }
   const { outcomes, ...result } = run;
   for (const [key, ms] of latencyHintsFrom(result)) deps.latencyHints.set(key, ms);

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/adapters/clock.js';
 import { createHttpClient, type HttpClient } from '../../src/adapters/http-client.js';
-import { fetchPeerCertificate } from '../../src/adapters/tls-client.js';
 import { certificateCheck } from '../../src/checks/certificate.js';
 import type { CheckContext } from '../../src/checks/check.js';
 import { runSweep } from '../../src/checks/sweep.js';
 import { certificateTargetSchema, configSchema } from '../../src/config/schema.js';
 import type { Finding } from '../../src/findings/finding.js';
+import { testContext } from '../helpers/context.js';
 import { closedPort } from '../helpers/http-server.js';
 import {
   type CertificateAuthority,
@@ -35,7 +34,7 @@ beforeAll(async () => {
   dir = await makeTempDir('cert-check');
   ca = await makeCa(dir);
   http = createHttpClient();
-  context = { clock: systemClock, http, tls: { fetchPeerCertificate } };
+  context = testContext({ http });
 });
 
 afterAll(async () => {

@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/adapters/clock.js';
 import { createHttpClient, type HttpClient } from '../../src/adapters/http-client.js';
-import { fetchPeerCertificate } from '../../src/adapters/tls-client.js';
 import { httpCheck } from '../../src/checks/http.js';
 import { httpTargetSchema } from '../../src/config/schema.js';
 import { fingerprintOf } from '../../src/findings/finding.js';
+import { testContext } from '../helpers/context.js';
 import { closedPort, startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
 
 describe('http check against real loopback servers', () => {
   let server: TestHttpServer;
   let http: HttpClient;
-  const context = () => ({ clock: systemClock, http, tls: { fetchPeerCertificate } });
+  const context = () => testContext({ http });
 
   beforeAll(async () => {
     http = createHttpClient();

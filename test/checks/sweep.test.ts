@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/adapters/clock.js';
 import { createHttpClient, type HttpClient } from '../../src/adapters/http-client.js';
-import { fetchPeerCertificate } from '../../src/adapters/tls-client.js';
 import { exitCodeFor, latencyHintsFrom, probeKey, runSweep } from '../../src/checks/sweep.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { Finding } from '../../src/findings/finding.js';
+import { testContext } from '../helpers/context.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
 
 describe('sweep', () => {
@@ -44,7 +43,7 @@ describe('sweep', () => {
 
   it('probes every target with at most `concurrency` in flight', async () => {
     maxInFlight = 0;
-    const result = await runSweep(config(12, 3), { clock: systemClock, http, tls: { fetchPeerCertificate } });
+    const result = await runSweep(config(12, 3), testContext({ http }));
     expect(result.probed).toBe(12);
     expect(result.findings).toHaveLength(12);
     expect(result.findings.map((f) => f.target)).toEqual(Array.from({ length: 12 }, (_, i) => `t${i}`));
@@ -59,11 +58,7 @@ describe('sweep', () => {
         options.url.includes('/ok/2') ? Promise.reject(new Error('adapter exploded')) : http.attempt(options),
       close: async () => {},
     };
-    const result = await runSweep(config(4, 2), {
-      clock: systemClock,
-      http: failing,
-      tls: { fetchPeerCertificate },
-    });
+    const result = await runSweep(config(4, 2), testContext({ http: failing }));
     expect(result.errors).toEqual([{ check: 'http', target: 't2', message: 'adapter exploded' }]);
     expect(result.findings.map((f) => f.target)).toEqual(['t0', 't1', 't3']);
   });
@@ -73,11 +68,7 @@ describe('sweep', () => {
       attempt: (options) => (options.url.includes('/ok/0') ? new Promise(() => {}) : http.attempt(options)),
       close: async () => {},
     };
-    const result = await runSweep(
-      config(2, 2),
-      { clock: systemClock, http: hanging, tls: { fetchPeerCertificate } },
-      { probeDeadlineMs: 200 },
-    );
+    const result = await runSweep(config(2, 2), testContext({ http: hanging }), { probeDeadlineMs: 200 });
     expect(result.errors).toEqual([
       { check: 'http', target: 't0', message: 'the check did not finish within 200 ms' },
     ]);
@@ -96,7 +87,7 @@ describe('sweep', () => {
         http: ['a', 'b', 'c', 'd'].map((n) => ({ name: n, url: `${recorder.url}/${n}`, retries: 0 })),
       },
     });
-    const context = { clock: systemClock, http, tls: { fetchPeerCertificate } };
+    const context = testContext({ http });
     const first = await runSweep(cfg, context);
     expect(arrivals).toEqual(['/a', '/b', '/c', '/d']);
     expect([...latencyHintsFrom(first).keys()]).toEqual(['a', 'b', 'c', 'd'].map((n) => probeKey('http', n)));
@@ -115,11 +106,7 @@ describe('sweep', () => {
   });
 
   it('can be limited to one target by name', async () => {
-    const result = await runSweep(
-      config(5, 2),
-      { clock: systemClock, http, tls: { fetchPeerCertificate } },
-      { only: 't3' },
-    );
+    const result = await runSweep(config(5, 2), testContext({ http }), { only: 't3' });
     expect(result.probed).toBe(1);
     expect(result.findings.map((f) => f.target)).toEqual(['t3']);
     expect(result.only).toBe('t3');

@@ -49,7 +49,7 @@ checks:
 
   it('an empty file is a valid config with no checks', () => {
     const config = parseConfig('');
-    expect(config.checks).toEqual({ http: [], certificates: [] });
+    expect(config.checks).toEqual({ http: [], certificates: [], pods: [], disk: [], errorLogs: [] });
     expect(config.timezone).toBe('UTC');
   });
 
@@ -69,7 +69,7 @@ checks:
       expect.stringMatching(/^line 2: schedule\.checks: invalid cron pattern/),
       expect.stringMatching(/^line 7: checks\.http\[2\]\.url: Invalid URL/),
       'line 7: checks.http[2].timeoutMs: must be a positive number of milliseconds',
-      'line 8: checks.ping: unknown key (known here: http, certificates)',
+      'line 8: checks.ping: unknown key (known here: http, certificates, pods, disk, errorLogs)',
     ]);
   });
 
@@ -195,5 +195,88 @@ describe('environment variables in the config', () => {
     } catch (error) {
       expect((error as ReefError).details).toEqual([`checks.http[0].url: \${NOPE_HOST} is not set`]);
     }
+  });
+});
+
+describe('hosts, clusters and infrastructure checks', () => {
+  it('accepts the documented shape as written', () => {
+    const config = parseConfig(`
+hosts:
+  bastion: { host: 127.0.0.1, port: 2222, username: reef, privateKeyPath: ~/.ssh/reef_ed25519 }
+  web-1:   { host: 10.0.0.5, username: reef, privateKeyPath: ~/.ssh/reef_ed25519, via: bastion }
+  self:    { local: true }
+clusters:
+  homelab: { kubeconfig: ~/.kube/config, context: homelab, namespaces: [default, apps] }
+checks:
+  pods: [ { cluster: homelab } ]
+  disk: [ { host: web-1, paths: ["/", "/var"], warnPercent: 85, actPercent: 90 } ]
+  errorLogs:
+    - { name: api-log, host: web-1, path: /var/log/app/api.log, pattern: "ERROR|FATAL", spikeFactor: 3, window: 1h }
+    - { name: web-pods, cluster: homelab, namespace: apps, selector: app=web, pattern: "level=error", spikeFactor: 3, window: 1h }
+`);
+    expect(config.hosts['web-1']).toMatchObject({
+      host: '10.0.0.5',
+      port: 22,
+      via: 'bastion',
+      verifyHostKey: true,
+    });
+    expect(config.hosts.self).toEqual({ local: true });
+    expect(config.clusters.homelab).toMatchObject({
+      context: 'homelab',
+      namespaces: ['default', 'apps'],
+      inCluster: false,
+    });
+    expect(config.checks.pods[0]).toMatchObject({ cluster: 'homelab', pendingAfter: '10m', watch: true });
+    expect(config.checks.disk[0]).toMatchObject({
+      host: 'web-1',
+      paths: ['/', '/var'],
+      inodeWarnPercent: 90,
+    });
+    expect(config.checks.errorLogs[1]).toMatchObject({
+      selector: 'app=web',
+      baselineWindows: 6,
+      minCount: 10,
+    });
+  });
+
+  it('names unknown hosts and clusters, bastion loops, and incomplete log sources', () => {
+    const details = problems(`
+hosts:
+  a: { host: 10.0.0.1, username: r, via: b }
+  b: { host: 10.0.0.2, username: r, via: a }
+  c: { host: 10.0.0.3, username: r, via: nowhere, hostKeyFingerprint: "md5:aa" }
+checks:
+  pods: [ { cluster: prod } ]
+  disk: [ { host: web-9 }, { host: a, warnPercent: 95, actPercent: 90 } ]
+  errorLogs:
+    - { name: x, host: a, pattern: "E" }
+    - { name: y, host: a, path: /l, cluster: prod, namespace: n, selector: s, pattern: "E" }
+    - { name: z, cluster: prod, namespace: apps, pattern: "(" }
+`);
+    const text = details.join('\n');
+    expect(text).toMatch(/hosts\.a\.via: bastion chain loops: a → b → a/);
+    expect(text).toMatch(/hosts\.c\.via: unknown host "nowhere" \(known: a, b, c\)/);
+    expect(text).toMatch(/hosts\.c\.hostKeyFingerprint: must look like SHA256:/);
+    expect(text).toMatch(
+      /checks\.pods\[0\]\.cluster: unknown cluster "prod" \(no clusters are configured under clusters:\)/,
+    );
+    expect(text).toMatch(/checks\.disk\[0\]\.host: unknown host "web-9"/);
+    expect(text).toMatch(/checks\.disk\[1\]\.warnPercent: warnPercent must be below actPercent/);
+    expect(text).toMatch(/checks\.errorLogs\[0\]: a log file needs both host and path/);
+    expect(text).toMatch(
+      /checks\.errorLogs\[1\]: give either host \+ path .* or cluster \+ namespace \+ selector/,
+    );
+    expect(text).toMatch(/checks\.errorLogs\[2\]\.pattern: invalid regular expression/);
+  });
+
+  it('two disk checks on one host need names to tell their incidents apart', () => {
+    const details = problems(`
+hosts: { web: { local: true } }
+checks:
+  disk: [ { host: web, paths: ["/"] }, { host: web, paths: ["/var"] } ]
+`);
+    expect(details).toEqual([
+      expect.stringMatching(/checks\.disk\[1\]\.host: duplicate name "web" .*set `name`/),
+    ]);
   });
 });

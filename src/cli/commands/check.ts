@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { systemClock } from '../../adapters/clock.js';
-import { createHttpClient } from '../../adapters/http-client.js';
-import { fetchPeerCertificate } from '../../adapters/tls-client.js';
 import { exitCodeFor, runSweep, type SweepResult } from '../../checks/sweep.js';
 import { loadConfig } from '../../config/load.js';
 import { errorMessage, isReefError, ReefError } from '../../errors.js';
+import { createCheckContext } from '../../runtime/check-context.js';
 import { openRuntime } from '../../runtime/runtime.js';
 import { checksQueue, checksQueueEvents, SWEEP_JOB } from '../../schedule/queues.js';
 import { colors, severityLabel, table } from '../../surfaces/format.js';
@@ -58,15 +57,11 @@ export async function checkCommand(
 
 async function checkOnce(target: string | undefined, options: CheckOptions, io: CliIo): Promise<SweepResult> {
   const { config } = loadConfig(options.config, io.env, io.cwd);
-  const http = createHttpClient();
+  const { context, close } = createCheckContext(config, { clock: systemClock });
   try {
-    return await runSweep(
-      config,
-      { clock: systemClock, http, tls: { fetchPeerCertificate } },
-      { only: target },
-    );
+    return await runSweep(config, context, { only: target });
   } finally {
-    await http.close();
+    await close();
   }
 }
 
