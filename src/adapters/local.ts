@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import type { CommandOptions, CommandResult } from '../checks/check.js';
+
+const STDERR_LIMIT = 64 * 1024;
+
+/**
+ * Runs argv on this machine with no shell in between (`local: true` hosts). Output beyond
+ * `maxBytes` is dropped as it arrives, so a huge output never sits in memory.
+ */
+export function streamLocal(
+  argv: readonly string[],
+  onStdout: (chunk: Buffer) => void,
+  options: CommandOptions & { timeoutMs: number },
+): Promise<Omit<CommandResult, 'stdout'>> {
+  const [command, ...args] = argv;
+  if (!command) return Promise.reject(new Error('empty command'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.stdout.on('data', onStdout);
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8');
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        code: timedOut ? null : code,
+        stderr: timedOut ? `${stderr}killed after ${options.timeoutMs} ms`.trim() : stderr,
+      });
+    });
+  });
+}
+
+export async function execLocal(
+  argv: readonly string[],
+  options: CommandOptions & { timeoutMs: number },
+): Promise<CommandResult> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const max = options.maxBytes ?? 8 * 1024 * 1024;
+  const result = await streamLocal(
+    argv,
+    (chunk) => {
+      if (size >= max) return;
+      chunks.push(chunk.subarray(0, max - size));
+      size += chunk.length;
+    },
+    options,
+  );
+  return { ...result, stdout: Buffer.concat(chunks).toString('utf8') };
+}
