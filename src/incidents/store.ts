@@ -14,6 +14,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * Incidents in Redis. Keys (under the configured prefix):
  * `incident:seq` id counter · `incident:<id>` JSON · `incident:current:<fingerprint>` the incident that
  * currently owns a fingerprint · `incidents:active` / `incidents:current` / `incidents:all` ids scored by opening time ·
+ * `incidents:target:<check>:<target>` current ids of one target ·
  * `flap:<fingerprint>` opening times · `lock:fp:<fingerprint>` short per-fingerprint mutex.
  */
 export class IncidentStore {
@@ -68,12 +69,15 @@ export class IncidentStore {
       tx.pexpire(this.key('incident', incident.id), RETENTION_MS);
       tx.zremrangebyscore(this.key('incidents', 'all'), 0, Date.parse(incident.updatedAt) - RETENTION_MS);
     }
+    const byTarget = this.targetIndex(incident.check, incident.target);
     if (options.releaseFingerprint) {
       tx.del(this.key('incident', 'current', incident.fingerprint));
       tx.zrem(this.key('incidents', 'current'), incident.id);
+      tx.srem(byTarget, incident.id);
     } else {
       tx.set(this.key('incident', 'current', incident.fingerprint), incident.id);
       tx.zadd(this.key('incidents', 'current'), Date.parse(incident.openedAt), incident.id);
+      tx.sadd(byTarget, incident.id);
     }
     await tx.exec();
   }
@@ -81,6 +85,23 @@ export class IncidentStore {
   /** Incidents that still own their fingerprint: active ones, and dismissed ones whose target has not recovered. */
   async current(): Promise<Incident[]> {
     return this.load(await this.redis.zrange(this.key('incidents', 'current'), '0', '-1'));
+  }
+
+  /** Current incidents of these targets only: a watch event must not load every incident there is. */
+  async currentForTargets(check: string, targets: Iterable<string>): Promise<Incident[]> {
+    const tx = this.redis.multi();
+    let count = 0;
+    for (const target of targets) {
+      tx.smembers(this.targetIndex(check, target));
+      count++;
+    }
+    if (count === 0) return [];
+    const replies = (await tx.exec()) ?? [];
+    return this.load(replies.flatMap(([, ids]) => (ids as string[]) ?? []));
+  }
+
+  private targetIndex(check: string, target: string): string {
+    return this.key('incidents', 'target', check, target);
   }
 
   async active(): Promise<Incident[]> {

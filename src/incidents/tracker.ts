@@ -55,7 +55,7 @@ export class IncidentTracker {
     }
 
     const configured = new Set(planProbes(config).map((p) => probeKey(p.check.kind, p.name)));
-    for (const incident of await this.store.current()) {
+    for (const incident of await this.candidates(input.outcomes)) {
       if (unhealthy.has(incident.fingerprint)) continue;
       const key = probeKey(incident.check, incident.probe ?? incident.target);
       const probe = examined.get(key);
@@ -70,6 +70,24 @@ export class IncidentTracker {
       if (event) events.push(event);
     }
     return events;
+  }
+
+  /** Incidents these outcomes may resolve: only those of the covered targets when every outcome is narrow. */
+  private async candidates(outcomes: readonly ProbeOutcome[]): Promise<Incident[]> {
+    const narrow =
+      outcomes.length > 0 && outcomes.every((o) => o.status !== 'error' && o.covers !== undefined);
+    if (!narrow) return this.store.current();
+    const byCheck = new Map<string, Set<string>>();
+    for (const o of outcomes) {
+      if (o.status === 'error' || !o.covers) continue;
+      const set = byCheck.get(o.check) ?? new Set<string>();
+      for (const t of o.covers) set.add(t);
+      byCheck.set(o.check, set);
+    }
+    const found = await Promise.all(
+      [...byCheck].map(([check, targets]) => this.store.currentForTargets(check, targets)),
+    );
+    return found.flat();
   }
 
   private async observeProblem(
