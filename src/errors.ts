@@ -12,6 +12,9 @@ export const REEF_ERROR_CODES = [
   'reef_invalid_transition',
   'reef_check_failed',
   'reef_usage',
+  'reef_ssh_auth',
+  'reef_ssh_host_key',
+  'reef_ssh_unreachable',
 ] as const;
 
 export type ReefErrorCode = (typeof REEF_ERROR_CODES)[number];

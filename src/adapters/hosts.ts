@@ -1,38 +1,43 @@
 import type { CommandOptions, HostPort } from '../checks/check.js';
-import type { ReefConfig } from '../config/schema.js';
+import type { HostConfig, ReefConfig } from '../config/schema.js';
 import { ReefError } from '../errors.js';
 import { execLocal, streamLocal } from './local.js';
+import { SshPool, type SshPoolOptions } from './ssh.js';
 
 const LOCAL_TIMEOUT_MS = 30_000;
 
 /**
- * Runs commands on configured hosts: `local: true` ones on this machine. (SSH hosts: see ssh.ts.)
+ * Runs commands on configured hosts: `local: true` ones on this machine, the others over SSH (through
+ * their bastions). Create one per sweep: SSH connections are opened on first use, reused by every command
+ * of the sweep, and ended by `close()`.
  */
-export function createHostPort(config: ReefConfig): HostPort & { close(): Promise<void> } {
-  const resolve = (name: string) => {
+export function createHostPort(
+  config: ReefConfig,
+  options: SshPoolOptions = {},
+): HostPort & { close(): Promise<void> } {
+  const ssh = new SshPool(config.hosts, options);
+  const resolve = (name: string): HostConfig => {
     const host = config.hosts[name];
     if (!host) {
       throw new ReefError('reef_check_failed', `unknown host "${name}"`, {
         hint: `Add it under hosts: (known: ${Object.keys(config.hosts).join(', ') || 'none'}).`,
       });
     }
-    if (!('local' in host))
-      throw new ReefError('reef_check_failed', `SSH hosts are not supported yet ("${name}")`);
     return host;
   };
-  const timeout = (options: CommandOptions | undefined) => ({
+  const localOptions = (options: CommandOptions | undefined) => ({
     ...options,
     timeoutMs: options?.timeoutMs ?? LOCAL_TIMEOUT_MS,
   });
   return {
     async exec(name, argv, options) {
-      resolve(name);
-      return execLocal(argv, timeout(options));
+      if ('local' in resolve(name)) return execLocal(argv, localOptions(options));
+      return ssh.exec(name, argv, options);
     },
     async stream(name, argv, onStdout, options) {
-      resolve(name);
-      return streamLocal(argv, onStdout, timeout(options));
+      if ('local' in resolve(name)) return streamLocal(argv, onStdout, localOptions(options));
+      return ssh.stream(name, argv, onStdout, options);
     },
-    async close() {},
+    close: () => ssh.close(),
   };
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { CommandOptions, CommandResult } from '../checks/check.js';
+import { ReefError } from '../errors.js';
 
 const STDERR_LIMIT = 64 * 1024;
 
@@ -29,9 +30,17 @@ export function streamLocal(
     child.stderr.on('data', (chunk: Buffer) => {
       if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8');
     });
-    child.once('error', (error) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(error);
+      // The same words a remote shell would use, rather than "spawn df ENOENT".
+      reject(
+        error.code === 'ENOENT'
+          ? new ReefError('reef_check_failed', `${command}: command not found on this machine`, {
+              hint: 'Install it, or make sure it is on the PATH Reef runs with.',
+              cause: error,
+            })
+          : error,
+      );
     });
     child.once('close', (code) => {
       clearTimeout(timer);

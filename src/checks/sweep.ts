@@ -11,7 +11,7 @@ import { planProbes } from './registry.js';
  * `covers`, when set, limits what the outcome speaks for to those finding targets (a watch event about
  * one pod says nothing about the others); when absent it speaks for everything the probe watches.
  */
-export type ProbeOutcome =
+export type ProbeOutcome = (
   | {
       status: 'ok' | 'anomaly';
       check: CheckKind;
@@ -19,7 +19,11 @@ export type ProbeOutcome =
       findings: Finding[];
       covers?: readonly string[];
     }
-  | { status: 'error'; check: CheckKind; target: string; error: string };
+  | { status: 'error'; check: CheckKind; target: string; error: string }
+) & {
+  /** How long the probe took (for slowest-first ordering next time); absent for watch events. */
+  durationMs?: number;
+};
 
 export interface SweepResult {
   startedAt: string;
@@ -56,11 +60,10 @@ export function probeKey(check: string, target: string): string {
 }
 
 /** Each probed target's latency in this sweep, to pass as `latencyHints` to the next one. */
-export function latencyHintsFrom(result: Pick<SweepResult, 'findings'>): Map<string, number> {
+export function latencyHintsFrom(run: Pick<SweepRun, 'outcomes'>): Map<string, number> {
   const hints = new Map<string, number>();
-  for (const f of result.findings) {
-    if (typeof f.facts.latencyMs === 'number') hints.set(probeKey(f.check, f.target), f.facts.latencyMs);
-  }
+  for (const o of run.outcomes)
+    if (o.durationMs !== undefined) hints.set(probeKey(o.check, o.target), o.durationMs);
   return hints;
 }
 
@@ -86,16 +89,23 @@ export async function runSweep(
   const deadline = options.probeDeadlineMs ?? 300_000;
   const ordered = await mapLimit(order, config.sweep.concurrency, async (index): Promise<ProbeOutcome> => {
     const { check, target, name } = plan[index]!;
+    const started = performance.now();
     const base = { check: check.kind, target: name };
+    const took = () => Math.round((performance.now() - started) * 10) / 10;
     try {
       const findings = await withDeadline(check.probe(target, context), deadline);
       if (findings.length === 0) {
-        return { ...base, status: 'error', error: 'the check returned no result for this target' };
+        return {
+          ...base,
+          status: 'error',
+          error: 'the check returned no result for this target',
+          durationMs: took(),
+        };
       }
       const healthy = findings.every((f) => f.severity === 'ok');
-      return { ...base, status: healthy ? 'ok' : 'anomaly', findings };
+      return { ...base, status: healthy ? 'ok' : 'anomaly', findings, durationMs: took() };
     } catch (error) {
-      return { ...base, status: 'error', error: errorMessage(error) };
+      return { ...base, status: 'error', error: errorMessage(error), durationMs: took() };
     }
   });
   const outcomes = new Array<ProbeOutcome>(plan.length);

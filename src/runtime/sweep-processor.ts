@@ -45,8 +45,8 @@ export async function processSweep(
   } finally {
     await close();
   }
+  for (const [key, ms] of latencyHintsFrom(run)) deps.latencyHints.set(key, ms);
   const { outcomes, ...result } = run;
-  for (const [key, ms] of latencyHintsFrom(result)) deps.latencyHints.set(key, ms);
   const events = await deps.tracker.ingest({ outcomes, only: result.only }, deps.config);
   await deps.bus.publish(events);
   const counts = { ok: 0, warning: 0, critical: 0, errors: result.errors.length };
