@@ -1,6 +1,7 @@
 import { errorMessage, ReefError } from '../../errors.js';
 import { healthReport, startHttpServer } from '../../runtime/http-server.js';
 import { createLogger } from '../../runtime/logger.js';
+import { startWatches } from '../../runtime/pod-watch.js';
 import { type Role, startScheduler, startSurface, startWorker } from '../../runtime/roles.js';
 import { openRuntime } from '../../runtime/runtime.js';
 import { checksQueue, SWEEP_SCHEDULER_ID } from '../../schedule/queues.js';
@@ -70,8 +71,10 @@ export async function runCommand(
         );
       }
     }
-    if (roles.includes('scheduler'))
+    if (roles.includes('scheduler')) {
       running.push(await startScheduler(rt, log, { runNow: all && rt.config.sweep.runOnStart }));
+      running.push(startWatches(rt, log));
+    }
     await surface.say(
       [
         `Reef is running (${roles.join(', ')}) — console surface, ${rt.redis.label}, prefix "${rt.prefix}".`,
@@ -101,5 +104,5 @@ export async function runCommand(
 }
 
 function order(name: string): number {
-  return name === 'worker' ? 0 : name === 'scheduler' ? 1 : 2;
+  return name === 'worker' ? 0 : name === 'scheduler' || name === 'watches' ? 1 : 2;
 }

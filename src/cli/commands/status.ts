@@ -1,5 +1,6 @@
 import { openRuntime } from '../../runtime/runtime.js';
 import { readLastSweep } from '../../runtime/sweep-processor.js';
+import { readWatchRecords } from '../../runtime/watch-record.js';
 import { checksQueue } from '../../schedule/queues.js';
 import { listSchedules } from '../../schedule/scheduler.js';
 import { formatLocal, relative } from '../../util/time.js';
@@ -15,11 +16,13 @@ export async function statusCommand(
   const queue = checksQueue(rt.redis.bullConnection(), rt.prefix);
   try {
     const now = rt.clock.now();
-    const [schedules, workers, last, current] = await Promise.all([
+    const watched = rt.config.checks.pods.filter((t) => t.watch).map((t) => t.cluster);
+    const [schedules, workers, last, current, watches] = await Promise.all([
       listSchedules(queue),
       queue.getWorkersCount(),
       readLastSweep(rt.connection, rt.prefix),
       rt.store.current(),
+      readWatchRecords(rt.connection, rt.prefix, watched),
     ]);
     const open = current.filter((i) => i.state !== 'dismissed').sort((a, b) => Number(b.id) - Number(a.id));
     const tz = rt.config.timezone;
@@ -33,6 +36,7 @@ export async function statusCommand(
           schedules,
           workers,
           lastSweep: last ?? null,
+          watches: watches.map((w) => w.record ?? { cluster: w.cluster, state: 'not running' }),
           openIncidents: open,
         }),
       );
@@ -58,6 +62,25 @@ export async function statusCommand(
         `Last sweep: ${formatLocal(last.startedAt, tz, true)} (${relative(last.startedAt, now)}), took ${last.durationMs} ms, ${last.probed} probed: ${c.ok} ok, ${c.warning} warning, ${c.critical} critical, ${c.errors} check errors (${last.trigger})`,
       );
     } else print(io.out, 'Last sweep: none yet');
+    if (watches.length > 0) {
+      print(io.out, 'Kubernetes watches:');
+      for (const { cluster, record: w } of watches) {
+        if (!w) {
+          print(
+            io.out,
+            `  ${cluster.padEnd(12)} not running (the scheduler role runs them: \`reef start\` or \`reef scheduler\`)`,
+          );
+          continue;
+        }
+        const event = w.lastEventAt ? `, last event ${relative(w.lastEventAt, now)}` : ', no event yet';
+        const version = w.resourceVersion ? `, resourceVersion ${w.resourceVersion}` : '';
+        const scope = w.namespaces ? ` [${w.namespaces.join(', ')}]` : ' [all namespaces]';
+        print(
+          io.out,
+          `  ${cluster.padEnd(12)} ${w.state} since ${formatLocal(w.since, tz, true)} (${relative(w.since, now)})${event}${version}${scope}${w.error ? `: ${w.error}` : ''}`,
+        );
+      }
+    }
     print(io.out);
     if (open.length === 0) print(io.out, 'Open incidents: none. All green.');
     else {
