@@ -2,12 +2,18 @@ import type { ReefConfig } from '../config/schema.js';
 import type { CheckKind } from '../findings/finding.js';
 import { certificateCheck } from './certificate.js';
 import type { Check } from './check.js';
+import { diskCheck } from './disk.js';
+import { errorLogsCheck } from './error-logs.js';
 import { httpCheck } from './http.js';
+import { podsCheck } from './pods.js';
 
 /** Every check Reef knows, listed explicitly (no auto-discovery). Add a new check here. */
 export const CHECKS: { readonly [K in CheckKind]?: Check<unknown> } = {
   http: erase(httpCheck),
   certificate: erase(certificateCheck),
+  pods: erase(podsCheck),
+  disk: erase(diskCheck),
+  errorLogs: erase(errorLogsCheck),
 };
 
 /**
