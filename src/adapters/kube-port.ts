@@ -33,6 +33,7 @@ export interface ClusterApi {
       container?: string;
       sinceSeconds?: number;
       limitBytes?: number;
+      timestamps?: boolean;
     },
     signal: AbortSignal,
   ): Promise<string>;
@@ -173,6 +174,7 @@ export function kubePortOver(
             sinceSeconds: logOptions.sinceSeconds,
             ...(container === undefined ? {} : { container }),
             ...(logOptions.limitBytes === undefined ? {} : { limitBytes: logOptions.limitBytes }),
+            ...(logOptions.timestamps ? { timestamps: true } : {}),
           };
           const request = { verb: 'get', resource: 'pods/log', namespace, name: podName };
           try {

@@ -43,7 +43,13 @@ export interface PodLogsPort {
     cluster: string,
     namespace: string,
     selector: string,
-    options: { sinceSeconds: number; container?: string; limitBytes?: number },
+    options: {
+      sinceSeconds: number;
+      container?: string;
+      limitBytes?: number;
+      /** Prefix every line with the time Kubernetes received it (RFC 3339), for logs without their own. */
+      timestamps?: boolean;
+    },
   ): Promise<{ pod: string; text: string }[]>;
 }
 
