@@ -55,6 +55,8 @@ async function scanPodLogs(
   const pods = await withTimeout(
     context.kube.podLogs(cluster, namespace, selector, {
       sinceSeconds,
+      // Kubernetes' own receive time on every line: pod logs often carry no timestamp of their own.
+      timestamps: true,
       ...(target.container === undefined ? {} : { container: target.container }),
     }),
     target.timeoutMs,
