@@ -561,7 +561,9 @@ describe('errorLogs check (real files through the local host port)', () => {
           },
         },
       );
-      expect(calls).toEqual([['homelab', 'apps', 'app=web', { sinceSeconds: 7 * 3600, timestamps: true, container: 'api' }]]);
+      expect(calls).toEqual([
+        ['homelab', 'apps', 'app=web', { sinceSeconds: 7 * 3600, timestamps: true, container: 'api' }],
+      ]);
       expect(finding).toMatchObject({ target: 'app-log', condition: 'error-spike', severity: 'warning' });
       expect(finding.facts).toMatchObject({
         current: 30,
