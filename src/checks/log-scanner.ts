@@ -5,6 +5,8 @@ import type { TimestampReader } from './log-timestamps.js';
 const MAX_LINE_BYTES = 1024 * 1024;
 /** No further match in the block. */
 const NONE = Number.POSITIVE_INFINITY;
+/** Alternatives of characters that a regex reads as themselves (no escapes, classes or quantifiers). */
+const LITERALS = /^[\w !"#%&',\-/:;<=>@~`]+(?:\|[\w !"#%&',\-/:;<=>@~`]+)*$/;
 
 /**
  * The pattern, compiled for speed. One global, multiline regex runs over a whole block of lines and
@@ -25,12 +27,20 @@ export class LogMatcher {
   readonly scan: RegExp;
   readonly line: RegExp;
   readonly contextFree: boolean;
+  /**
+   * The alternatives of a pattern made only of literal text (`ERROR|FATAL`), found with `indexOf`, which
+   * outruns the regex engine on them (measured: the search takes ~20 % less time).
+   */
+  readonly literals: readonly string[] | undefined;
+  readonly literalBytes: readonly Buffer[] | undefined;
 
   constructor(pattern: string, timestampRegex?: string) {
     this.latin1 = isAscii(pattern) && (timestampRegex === undefined || isAscii(timestampRegex));
     this.scan = new RegExp(pattern, 'gm');
     this.line = new RegExp(pattern);
     this.contextFree = !/\(\?<?[=!]/.test(pattern);
+    this.literals = LITERALS.test(pattern) ? pattern.split('|') : undefined;
+    this.literalBytes = this.literals?.map((literal) => Buffer.from(literal, 'latin1'));
   }
 
   readonly display = (text: string): string =>
@@ -75,6 +85,8 @@ export class LogScanner {
   private headCounted = false;
   private lastGoodTs = Number.NaN;
   private matchEnd = 0;
+  /** Per literal, where it occurs next in the block (-1: nowhere; -2: not searched yet). */
+  private readonly literalAt: number[];
 
   constructor(
     private readonly matcher: LogMatcher,
@@ -83,6 +95,7 @@ export class LogScanner {
     options: { skipPartialFirstLine: boolean },
   ) {
     this.skipFirst = options.skipPartialFirstLine;
+    this.literalAt = new Array<number>(matcher.literals?.length ?? 0).fill(-2);
   }
 
   push(chunk: Buffer): void {
@@ -102,12 +115,12 @@ export class LogScanner {
     }
     if (this.carry !== undefined) {
       const first = chunk.indexOf(10, from);
-      this.scanBlock(this.decode(appendCapped(this.carry, chunk.subarray(from, first))));
+      this.scanBytes(appendCapped(this.carry, chunk.subarray(from, first)));
       this.carry = undefined;
       from = first + 1;
     }
     // The block keeps its final newline, so that an empty last line still counts as a line.
-    if (from <= last) this.scanBlock(this.decode(chunk, from, last + 1));
+    if (from <= last) this.scanBytes(chunk, from, last + 1);
     // A copy: a view would pin the whole chunk until the next one arrives.
     if (last + 1 < chunk.length) this.carry = Buffer.from(chunk.subarray(last + 1));
   }
@@ -122,7 +135,7 @@ export class LogScanner {
       if (rest) this.fragment = appendCapped(this.fragment, rest);
     } else {
       const tail = rest ? appendCapped(this.carry, rest) : this.carry;
-      if (tail !== undefined && tail.length > 0) this.scanBlock(this.decode(tail));
+      if (tail !== undefined && tail.length > 0) this.scanBytes(tail);
     }
     this.carry = undefined;
     this.settle();
@@ -143,11 +156,19 @@ export class LogScanner {
     if (!this.headCounted) this.count(line, 0, line.length, false);
   }
 
-  private decode(buffer: Buffer, from = 0, to = buffer.length): string {
-    return buffer.toString(this.matcher.latin1 ? 'latin1' : 'utf8', from, to);
+  private scanBytes(buffer: Buffer, from = 0, to = buffer.length): void {
+    // Latin-1: character i is byte i, so the per-line tests can read bytes (see scanBlock).
+    if (this.matcher.latin1) this.scanBlock(buffer.toString('latin1', from, to), buffer.subarray(from, to));
+    else this.scanBlock(buffer.toString('utf8', from, to));
   }
 
-  private scanBlock(s: string): void {
+  /**
+   * `bytes`, when given, holds `s` byte for character. The loop then reads bytes rather than characters:
+   * once any object in the process has String.prototype as its prototype (ioredis's `VerbatimString
+   * extends String` does), V8 stops inlining `charCodeAt` on strings (5× slower) and slows `indexOf`; with
+   * ioredis loaded this loop took ~0.49 s per GB on strings, ~0.15 s on bytes.
+   */
+  private scanBlock(s: string, bytes?: Buffer): void {
     const n = s.length;
     const reader = this.reader;
     // The hot loop keeps its state in locals; the open entry moves into fields only when a match needs
@@ -157,10 +178,11 @@ export class LogScanner {
     let headPos = -1;
     let headEnd = -1;
     let wantFirst = Number.isNaN(this.firstTs);
-    let next = this.nextCandidate(s, 0);
+    this.literalAt.fill(-2);
+    let next = this.nextCandidate(s, 0, bytes);
     let pos = 0;
     while (pos < n) {
-      let nl = s.indexOf('\n', pos);
+      let nl = bytes === undefined ? s.indexOf('\n', pos) : bytes.indexOf(10, pos);
       if (nl === -1) nl = n;
       lines++;
       // The time's two colons where the last line's format had them: its full shape costs ~80 ms more per
@@ -169,8 +191,9 @@ export class LogScanner {
       if (
         (colon > 0 &&
           nl - pos > colon + 3 &&
-          s.charCodeAt(pos + colon) === 58 &&
-          s.charCodeAt(pos + colon + 3) === 58) ||
+          (bytes === undefined
+            ? s.charCodeAt(pos + colon) === 58 && s.charCodeAt(pos + colon + 3) === 58
+            : bytes[pos + colon] === 58 && bytes[pos + colon + 3] === 58)) ||
         reader.isHead(s, pos, nl)
       ) {
         heads++;
@@ -189,7 +212,7 @@ export class LogScanner {
           if (headPos >= 0) this.openEntry(s, headPos, headEnd);
           this.count(s, pos, end, headPos === pos);
         }
-        next = this.nextCandidate(s, nl + 1);
+        next = this.nextCandidate(s, nl + 1, bytes);
       }
       pos = nl + 1;
     }
@@ -200,8 +223,28 @@ export class LogScanner {
     this.settle();
   }
 
-  private nextCandidate(s: string, from: number): number {
+  private nextCandidate(s: string, from: number, bytes: Buffer | undefined): number {
     if (from >= s.length) return NONE;
+    const literals = this.matcher.literals;
+    if (literals !== undefined) {
+      // Each literal is searched again only once the scan has passed where it was found.
+      let best = NONE;
+      for (let i = 0; i < literals.length; i++) {
+        let at = this.literalAt[i]!;
+        if (at < from && at !== -1) {
+          at =
+            bytes === undefined
+              ? s.indexOf(literals[i]!, from)
+              : bytes.indexOf(this.matcher.literalBytes![i]!, from);
+          this.literalAt[i] = at;
+        }
+        if (at !== -1 && at < best) {
+          best = at;
+          this.matchEnd = at + literals[i]!.length;
+        }
+      }
+      return best;
+    }
     const scan = this.matcher.scan;
     scan.lastIndex = from;
     const match = scan.exec(s);
