@@ -100,7 +100,7 @@ export function parseConfig(
         ? [...issue.path, issue.keys[0]!]
         : issue.path;
     const where = lineOf(doc.contents, path, lineCounter);
-    return `${where ? `line ${where}: ` : ''}${formatIssue(issue)}`;
+    return `${where ? `line ${where}: ` : ''}${formatIssue(issue, raw)}`;
   });
   throw new ReefError(
     'reef_config_invalid',
@@ -148,7 +148,7 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   return out;
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(issue.path);
     return issue.keys
@@ -160,8 +160,31 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   }
   const at = formatPath(issue.path);
   let message = issue.message;
-  if (issue.code === 'invalid_type' && issue.input === undefined) message = `required (${issue.expected})`;
+  // zod 4 leaves `input` out of issues: look the value up to tell "missing" from "wrong type".
+  if (issue.code === 'invalid_type') {
+    const value = valueAt(raw, issue.path);
+    message =
+      value === undefined
+        ? `required (${issue.expected})`
+        : `expected ${issue.expected}, got ${describeValue(value)}`;
+  }
   return `${at || '(top level)'}: ${message}`;
+}
+
+function valueAt(root: unknown, segments: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const segment of segments) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 /** The keys the schema accepts at an object path, to suggest the right spelling. */

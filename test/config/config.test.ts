@@ -280,3 +280,13 @@ checks:
     ]);
   });
 });
+
+describe('type errors', () => {
+  it('a value of the wrong type is reported as such, not as missing', () => {
+    const details = problems(
+      'sweep: { concurrency: "many" }\nchecks: { http: [ { name: a, url: "http://127.0.0.1/", retries: [1] } ] }\n',
+    );
+    expect(details).toContain('line 1: sweep.concurrency: expected number, got string "many"');
+    expect(details).toContain('line 2: checks.http[0].retries: expected number, got a list');
+  });
+});
