@@ -15,6 +15,8 @@ export const REEF_ERROR_CODES = [
   'reef_ssh_auth',
   'reef_ssh_host_key',
   'reef_ssh_unreachable',
+  'reef_runbook_invalid',
+  'reef_runbooks_not_found',
 ] as const;
 
 export type ReefErrorCode = (typeof REEF_ERROR_CODES)[number];

@@ -14,6 +14,8 @@ export interface HttpAttemptOptions {
   /** Read at most this many bytes of body (for body matching); the rest is discarded. */
   maxBodyBytes: number;
   insecureTls: boolean;
+  /** A request body (webhooks); none for probes. */
+  body?: string;
 }
 
 export interface HttpClient {
@@ -22,8 +24,9 @@ export interface HttpClient {
 }
 
 /**
- * The one place Reef speaks HTTP to monitored endpoints (undici). Connections are kept alive for the
- * length of a sweep, so retries and neighbouring targets on one host reuse them.
+ * The one place Reef speaks HTTP (undici): monitored endpoints, and webhooks of `http.request` steps.
+ * Connections are kept alive for the length of a sweep, so retries and neighbouring targets on one host
+ * reuse them.
  */
 export function createHttpClient(): HttpClient {
   const agents = {
@@ -39,6 +42,7 @@ export function createHttpClient(): HttpClient {
         const response = await request(options.url, {
           method: options.method as 'GET',
           headers: { 'user-agent': 'reef-healthcheck/0.1', ...options.headers },
+          ...(options.body === undefined ? {} : { body: options.body }),
           dispatcher: options.insecureTls ? agents.insecure : agents.strict,
           signal,
           headersTimeout: options.timeoutMs,

@@ -9,6 +9,8 @@ export type KubeFailure =
   | 'forbidden'
   | 'not-found'
   | 'gone'
+  | 'conflict'
+  | 'too-many-requests'
   | 'api';
 
 /** One API call, described well enough to say which permission it needs. */
@@ -40,9 +42,20 @@ export class KubeApiError extends ReefError {
   constructor(
     failure: KubeFailure,
     message: string,
-    options: { status?: number; request?: KubeRequest; hint?: string; cause?: unknown } = {},
+    options: {
+      status?: number;
+      request?: KubeRequest;
+      hint?: string;
+      cause?: unknown;
+      /** The server's `details.causes` messages. */
+      details?: readonly string[];
+    } = {},
   ) {
-    super('reef_check_failed', message, { hint: options.hint, cause: options.cause });
+    super('reef_check_failed', message, {
+      hint: options.hint,
+      cause: options.cause,
+      ...(options.details ? { details: options.details } : {}),
+    });
     this.name = 'KubeApiError';
     this.failure = failure;
     this.status = options.status;
@@ -81,7 +94,9 @@ export function toKubeApiError(error: unknown, request: KubeRequest, timedOut = 
     );
   }
   const server = parseStatus(e.body);
-  const said = server.message ? ` (server: ${server.message})` : '';
+  const causes = server.causes?.length ? `: ${server.causes.join('; ')}` : '';
+  const said = server.message ? ` (server: ${server.message}${causes})` : '';
+  const details = server.causes ? { details: server.causes } : {};
   switch (status) {
     case 401:
       return new KubeApiError(
@@ -102,6 +117,18 @@ export function toKubeApiError(error: unknown, request: KubeRequest, timedOut = 
     }
     case 404:
       return new KubeApiError('not-found', `not found: ${what}${said}`, base);
+    case 409:
+      return new KubeApiError(
+        'conflict',
+        `conflict: ${what} changed since Reef read it, so nothing was written${said}`,
+        { ...base, hint: 'Run the step again to act on the current version, or check who else edits it.' },
+      );
+    case 429:
+      // From the eviction subresource this is a PodDisruptionBudget refusing, not throttling.
+      return new KubeApiError('too-many-requests', `refused with 429 Too Many Requests (${what})${said}`, {
+        ...base,
+        ...details,
+      });
     case 410:
       return new KubeApiError(
         'gone',
@@ -122,7 +149,13 @@ export function describeRequest(request: KubeRequest): string {
 }
 
 /** What the API server said in a Status body (JSON text or an object); empty when it said nothing usable. */
-export function parseStatus(body: unknown): { message?: string; reason?: string; code?: number } {
+export function parseStatus(body: unknown): {
+  message?: string;
+  reason?: string;
+  code?: number;
+  /** `details.causes[].message`: why exactly (the PodDisruptionBudget that blocks an eviction…). */
+  causes?: string[];
+} {
   let value = body;
   if (typeof body === 'string') {
     try {
@@ -133,10 +166,17 @@ export function parseStatus(body: unknown): { message?: string; reason?: string;
   }
   if (typeof value !== 'object' || value === null) return {};
   const s = value as Record<string, unknown>;
+  const details = (typeof s.details === 'object' && s.details !== null ? s.details : {}) as {
+    causes?: unknown;
+  };
+  const causes = (Array.isArray(details.causes) ? details.causes : [])
+    .map((c) => (c as { message?: unknown } | null)?.message)
+    .filter((m): m is string => typeof m === 'string');
   return {
     ...(typeof s.message === 'string' ? { message: s.message } : {}),
     ...(typeof s.reason === 'string' ? { reason: s.reason } : {}),
     ...(typeof s.code === 'number' ? { code: s.code } : {}),
+    ...(causes.length > 0 ? { causes } : {}),
   };
 }
 

@@ -74,6 +74,18 @@ export interface KubeObject {
   metadata: KubeMeta;
 }
 
+/**
+ * A Secret as Reef handles it: its type and its data, base64 as on the wire. Values may be private keys:
+ * never log or echo them.
+ */
+export interface KubeSecret {
+  metadata: KubeMeta;
+  type: string;
+  /** `immutable: true` Secrets refuse any change of data. */
+  immutable: boolean;
+  data: Readonly<Record<string, string>>;
+}
+
 export type PodWatchEvent =
   | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: KubePod }
   | { type: 'BOOKMARK'; resourceVersion: string };
@@ -146,6 +158,19 @@ export function toKubePod(raw: unknown): KubePod {
 
 export function toKubeObject(raw: unknown, kind: string): KubeObject {
   return { kind: str(record(raw).kind) ?? kind, metadata: toKubeMeta(record(raw).metadata) };
+}
+
+export function toKubeSecret(raw: unknown): KubeSecret {
+  const secret = record(raw);
+  return {
+    metadata: toKubeMeta(secret.metadata),
+    // The API defaults an omitted type to Opaque.
+    type: str(secret.type) ?? 'Opaque',
+    immutable: secret.immutable === true,
+    data: Object.fromEntries(
+      Object.entries(record(secret.data)).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
+  };
 }
 
 /** The owner that manages the object (a ReplicaSet, StatefulSet, DaemonSet, Job, …), if any. */

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { ReefConfig } from '../config/schema.js';
 import { mapLimit } from '../util/concurrency.js';
 import { KubeApiError, type KubeRequest, toKubeApiError } from './kube-errors.js';
-import type { KubeObject, KubePod } from './kube-objects.js';
+import type { KubeObject, KubePod, KubeSecret } from './kube-objects.js';
 import { runResumableWatch, type WatchEvent, type WatchSource } from './kube-watch.js';
 import type { KubePort, KubePortOptions } from './kubernetes.js';
 
@@ -26,6 +26,34 @@ export interface ClusterApi {
     signal: AbortSignal,
   ): Promise<{ items: KubePod[]; resourceVersion: string; continue: string | undefined }>;
   readReplicaSet(namespace: string, name: string, signal: AbortSignal): Promise<KubeObject>;
+  readPod(namespace: string, name: string, signal: AbortSignal): Promise<KubePod>;
+  /** POST pods/{name}/eviction with a policy/v1 Eviction. */
+  evictPod(
+    namespace: string,
+    name: string,
+    gracePeriodSeconds: number | undefined,
+    signal: AbortSignal,
+  ): Promise<void>;
+  deletePod(
+    namespace: string,
+    name: string,
+    gracePeriodSeconds: number | undefined,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** The Secret, and the library's own object (`handle`) to send back unchanged but for its data. */
+  readSecret(
+    namespace: string,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<{ secret: KubeSecret; handle: unknown }>;
+  /** PUT `handle` (as read, resourceVersion included: a stale one gets 409) with `data` as its data. */
+  replaceSecret(
+    namespace: string,
+    name: string,
+    handle: unknown,
+    data: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<KubeSecret>;
   readPodLog(
     params: {
       namespace: string;
@@ -155,6 +183,42 @@ export function kubePortOver(
         if (error instanceof KubeApiError && error.failure === 'not-found') return undefined;
         throw error;
       }
+    },
+
+    async getPod(name, namespace, podName) {
+      const api = cluster(name);
+      const request = { verb: 'get', resource: 'pods', namespace, name: podName };
+      try {
+        return await call(api, request, (s) => api.readPod(namespace, podName, s));
+      } catch (error) {
+        if (error instanceof KubeApiError && error.failure === 'not-found') return undefined;
+        throw error;
+      }
+    },
+
+    async evictPod(name, namespace, podName, evict = {}) {
+      const api = cluster(name);
+      const request = { verb: 'create', resource: 'pods/eviction', namespace, name: podName };
+      await call(api, request, (s) => api.evictPod(namespace, podName, evict.gracePeriodSeconds, s));
+    },
+
+    async deletePod(name, namespace, podName, remove = {}) {
+      const api = cluster(name);
+      const request = { verb: 'delete', resource: 'pods', namespace, name: podName };
+      await call(api, request, (s) => api.deletePod(namespace, podName, remove.gracePeriodSeconds, s));
+    },
+
+    async updateSecretData(name, namespace, secretName, update) {
+      const api = cluster(name);
+      const request = { namespace, resource: 'secrets', name: secretName };
+      const read = await call(api, { ...request, verb: 'get' }, (s) =>
+        api.readSecret(namespace, secretName, s),
+      );
+      const data = update(read.secret);
+      if (data === undefined) return read.secret;
+      return call(api, { ...request, verb: 'update' }, (s) =>
+        api.replaceSecret(namespace, secretName, read.handle, data, s),
+      );
     },
 
     async podLogs(name, namespace, selector, logOptions) {

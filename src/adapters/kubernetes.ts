@@ -9,15 +9,23 @@ import {
   Observable,
   type RequestContext,
   type ResponseContext,
-  Watch,
+  type V1Secret,
 } from '@kubernetes/client-node';
 import type { PodLogsPort } from '../checks/check.js';
 import type { ClusterConfig, ReefConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { KubeApiError, type KubeRequest, parseStatus, toKubeApiError } from './kube-errors.js';
-import { type KubeObject, type KubePod, toKubeObject, toKubePod } from './kube-objects.js';
+import { KubeApiError } from './kube-errors.js';
+import {
+  type KubeObject,
+  type KubePod,
+  type KubeSecret,
+  toKubeObject,
+  toKubePod,
+  toKubeSecret,
+} from './kube-objects.js';
+import { streamPods } from './kube-pod-stream.js';
 import { kubePortOver } from './kube-port.js';
-import type { WatchEvent, WatchHandlers } from './kube-watch.js';
+import type { WatchHandlers } from './kube-watch.js';
 
 export interface ListPodsOptions {
   /** Absent: every namespace (needs a ClusterRole). */
@@ -37,15 +45,36 @@ export interface WatchPodsOptions extends WatchHandlers<KubePod> {
 
 /**
  * Kubernetes clusters by name (`clusters:` in reef.yaml). Every call names its cluster; failures are
- * KubeApiErrors saying what the credentials lack or why the API cannot be reached. Later operations
- * (delete or evict a pod, Secrets, events) follow the same shape: one method per verb and resource,
- * described by a KubeRequest for errors.
+ * KubeApiErrors saying what the credentials lack or why the API cannot be reached. One method per verb
+ * and resource, described by a KubeRequest for errors; later operations follow the same shape.
  */
 export interface KubePort extends PodLogsPort {
   /** Every pod, fetched page by page (`limit` + `continue`), and the snapshot's resourceVersion. */
   listPods(cluster: string, options?: ListPodsOptions): Promise<{ pods: KubePod[]; resourceVersion: string }>;
   /** A ReplicaSet (its owners say which Deployment runs a pod); undefined when it no longer exists. */
   getReplicaSet(cluster: string, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** A pod; undefined when it does not exist. */
+  getPod(cluster: string, namespace: string, name: string): Promise<KubePod | undefined>;
+  /**
+   * Evicts a pod through the Eviction API (policy/v1), so PodDisruptionBudgets hold: when one allows no
+   * disruption right now the API answers 429 (a KubeApiError with failure `too-many-requests`).
+   */
+  evictPod(cluster: string, namespace: string, name: string, options?: PodDeletion): Promise<void>;
+  /** Deletes a pod outright (PodDisruptionBudgets do not apply). */
+  deletePod(cluster: string, namespace: string, name: string, options?: PodDeletion): Promise<void>;
+  /**
+   * Replaces an existing Secret's data: GET, `update` computes the new data (base64 values) from what it
+   * read (and may throw to refuse; undefined: nothing to change, no PUT), PUT back with the resourceVersion
+   * read, so a change in between fails with 409 (failure `conflict`) instead of being overwritten. Never
+   * creates: a missing Secret is `not-found`. Everything else about the Secret (type, labels, annotations,
+   * owners) is sent back as read. Returns the Secret as it now is.
+   */
+  updateSecretData(
+    cluster: string,
+    namespace: string,
+    name: string,
+    update: (current: KubeSecret) => Record<string, string> | undefined,
+  ): Promise<KubeSecret>;
   /**
    * Watches pods until `options.signal` aborts: lists first (`onSync`), then streams events from that
    * resourceVersion (BOOKMARKs included), resumes a dropped stream where it left off, lists again after
@@ -54,6 +83,11 @@ export interface KubePort extends PodLogsPort {
   watchPods(cluster: string, options: WatchPodsOptions): Promise<void>;
   /** Stops every watch and in-flight request of this port. */
   close(): Promise<void>;
+}
+
+export interface PodDeletion {
+  /** Seconds the pod gets to shut down (default: the pod's own terminationGracePeriodSeconds). */
+  gracePeriodSeconds?: number;
 }
 
 export interface KubePortOptions {
@@ -99,85 +133,37 @@ export function createKubePort(config: ReefConfig, options: KubePortOptions = {}
           'ReplicaSet',
         );
       },
+      readPod: async (namespace, name, signal) =>
+        toKubePod(await c.core.readNamespacedPod({ name, namespace }, withSignal(signal))),
+      async evictPod(namespace, name, gracePeriodSeconds, signal) {
+        const deleteOptions =
+          gracePeriodSeconds === undefined ? {} : { deleteOptions: { gracePeriodSeconds } };
+        const body = {
+          apiVersion: 'policy/v1',
+          kind: 'Eviction',
+          metadata: { name, namespace },
+          ...deleteOptions,
+        };
+        await c.core.createNamespacedPodEviction({ name, namespace, body }, withSignal(signal));
+      },
+      async deletePod(namespace, name, gracePeriodSeconds, signal) {
+        const grace = gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds };
+        await c.core.deleteNamespacedPod({ name, namespace, ...grace }, withSignal(signal));
+      },
+      async readSecret(namespace, name, signal) {
+        const handle = await c.core.readNamespacedSecret({ name, namespace }, withSignal(signal));
+        return { secret: toKubeSecret(handle), handle };
+      },
+      async replaceSecret(namespace, name, handle, data, signal) {
+        const body: V1Secret = { ...(handle as V1Secret), data };
+        return toKubeSecret(
+          await c.core.replaceNamespacedSecret({ name, namespace, body }, withSignal(signal)),
+        );
+      },
       readPodLog: (params, signal) => c.core.readNamespacedPodLog(params, withSignal(signal)),
       streamPods: (namespace, resourceVersion, handlers, signal) =>
         streamPods(c, namespace, resourceVersion, handlers, signal, options.watchTimeoutSeconds),
     };
-  });
-}
-
-/** One watch stream of pods; see WatchSource.stream. */
-function streamPods(
-  c: ClusterClient,
-  namespace: string | undefined,
-  resourceVersion: string,
-  handlers: { onOpen(): void; onEvent(event: WatchEvent<KubePod>): void },
-  signal: AbortSignal,
-  timeoutSeconds = 300,
-): Promise<void> {
-  const request: KubeRequest = {
-    cluster: c.name,
-    server: c.server,
-    verb: 'watch',
-    resource: 'pods',
-    ...(namespace === undefined ? {} : { namespace }),
-  };
-  const urlPath =
-    namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    let controller: AbortController | undefined;
-    // The server ends a watch after timeoutSeconds; silence well past that means a dead connection.
-    let idle: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(idle);
-      idle = setTimeout(
-        () =>
-          finish(new KubeApiError('timeout', `the pod watch of cluster ${c.name} went silent`, { request })),
-        (timeoutSeconds + 30) * 1000,
-      );
-    };
-    const finish = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(idle);
-      signal.removeEventListener('abort', onAbort);
-      controller?.abort();
-      if (error === undefined) resolve();
-      else reject(toKubeApiError(error, request));
-    };
-    const onAbort = () => finish();
-    if (signal.aborted) return resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-    arm();
-    new Watch(c.kc)
-      .watch(
-        urlPath,
-        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-        (type: string, object: unknown) => {
-          if (settled) return;
-          arm();
-          if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
-            const pod = toKubePod(object);
-            handlers.onEvent({ type, object: pod, resourceVersion: pod.metadata.resourceVersion });
-          } else if (type === 'BOOKMARK') {
-            const version = toKubeObject(object, 'Pod').metadata.resourceVersion;
-            handlers.onEvent({ type, resourceVersion: version });
-          } else if (type === 'ERROR') {
-            // A Status object; 410 Expired is the usual one (history compacted past our version).
-            finish({ code: parseStatus(object).code ?? 500, body: object });
-          }
-        },
-        (error: unknown) => finish(error ?? undefined),
-      )
-      .then(
-        (ctl) => {
-          controller = ctl;
-          if (settled) ctl.abort();
-          else handlers.onOpen();
-        },
-        (error: unknown) => finish(error),
-      );
   });
 }
 

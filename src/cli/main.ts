@@ -6,6 +6,7 @@ import { checkCommand } from './commands/check.js';
 import { schemaCommand, validateCommand } from './commands/config.js';
 import { approveCommand, dismissCommand, incidentsCommand } from './commands/incidents.js';
 import { runCommand } from './commands/run.js';
+import { runbooksLintCommand, runbooksListCommand } from './commands/runbooks.js';
 import { statusCommand } from './commands/status.js';
 import { type CliIo, printError, processIo } from './io.js';
 
@@ -89,6 +90,21 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--reason <text>', 'why, for the record')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(action((ref: string, o: { config?: string; reason?: string }) => dismissCommand(ref, o, io)));
+
+  const runbooks = program.command('runbooks').description('check and list the runbooks');
+  runbooks
+    .command('lint')
+    .description('check every runbook and list every problem as file:line (exit 1 on any error)')
+    .option('--dir <folder>', 'runbooks folder (default: runbooks.dir of the config)')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(action((o: { dir?: string; config?: string }) => runbooksLintCommand(o, io)));
+  runbooks
+    .command('list')
+    .description('the runbooks that load: id, mode, risk, what they match, their steps')
+    .option('--json', 'print exactly one JSON document')
+    .option('--dir <folder>', 'runbooks folder (default: runbooks.dir of the config)')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(action((o: { dir?: string; config?: string; json?: boolean }) => runbooksListCommand(o, io)));
 
   const config = program.command('config').description('validate the config or print its JSON Schema');
   config

@@ -283,6 +283,17 @@ export const configSchema = z
     hosts: z.record(name, hostSchema).default({}).describe('Machines reached over SSH or locally, by name.'),
     clusters: z.record(name, clusterSchema).default({}).describe('Kubernetes clusters, by name.'),
     checks: checksSchema.default({ http: [], certificates: [], pods: [], disk: [], errorLogs: [] }),
+    runbooks: z
+      .strictObject({
+        dir: z
+          .string()
+          .min(1)
+          .default('runbooks')
+          .describe(
+            "Folder of runbook .md files, relative to this file's folder (the embedded default uses Reef's bundled runbooks).",
+          ),
+      })
+      .default({ dir: 'runbooks' }),
   })
   .superRefine((config, ctx) => {
     const hostNames = Object.keys(config.hosts);

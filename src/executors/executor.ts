@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Clock } from '../adapters/clock.js';
 import type { KubePort } from '../adapters/kubernetes.js';
 import type { HostPort } from '../checks/check.js';
+import type { HostConfig } from '../config/schema.js';
 
 /**
  * What a runbook declares that bounds its steps: the commands `ssh.exec` may run, the directories
@@ -18,11 +19,21 @@ export interface RunbookBounds {
   roots: readonly string[];
   /** Whether a failed mutating step may be retried. */
   idempotent: boolean;
+  /**
+   * `stateful: true` in the runbook: it may delete or evict pods owned by a StatefulSet or mounting a
+   * PersistentVolumeClaim. Without it `kubernetes.deletePod` refuses them.
+   */
+  stateful: boolean;
 }
 
 /** Where a step runs and what it may use. Executors receive ports, never import vendor SDKs. */
 export interface StepContext {
   hosts: HostPort;
+  /**
+   * A host's entry under `hosts:` in reef.yaml, for executors that hand the host to another tool instead
+   * of going through `hosts` (`ansible.playbook` builds its inventory and ssh config from it).
+   */
+  hostConfig?(name: string): HostConfig | undefined;
   kube: KubePort;
   clock: Clock;
   runbook: RunbookBounds;

@@ -1,4 +1,13 @@
+import { ansiblePlaybookExecutor } from './ansible-playbook.js';
+import { certbotRenewExecutor } from './certbot-renew.js';
 import type { StepExecutor } from './executor.js';
+import { filesCleanupExecutor } from './files-cleanup.js';
+import { filesRotateLogsExecutor } from './files-rotate-logs.js';
+import { httpRequestExecutor } from './http-request.js';
+import { kubernetesApplyTlsSecretExecutor } from './kubernetes-apply-tls-secret.js';
+import { kubernetesDeletePodExecutor } from './kubernetes-delete-pod.js';
+import { sshExecExecutor } from './ssh-exec.js';
+import { terraformApplyExecutor } from './terraform-apply.js';
 import { waitExecutor } from './wait.js';
 
 /**
@@ -6,7 +15,18 @@ import { waitExecutor } from './wait.js';
  * nothing outside this list can ever run. Add an executor file and list it here.
  */
 export const EXECUTORS: Readonly<Record<string, StepExecutor<unknown>>> = Object.fromEntries(
-  [erase(waitExecutor)].map((e) => [e.type, e]),
+  [
+    erase(kubernetesDeletePodExecutor),
+    erase(kubernetesApplyTlsSecretExecutor),
+    erase(sshExecExecutor),
+    erase(filesRotateLogsExecutor),
+    erase(filesCleanupExecutor),
+    erase(httpRequestExecutor),
+    erase(certbotRenewExecutor),
+    erase(ansiblePlaybookExecutor),
+    erase(terraformApplyExecutor),
+    erase(waitExecutor),
+  ].map((e) => [e.type, e]),
 );
 
 /** The registry forgets each executor's parameter type; the loader validates params with its schema first. */

@@ -1,0 +1,18 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expandHome, type LoadedConfig } from '../config/load.js';
+
+/** The runbooks shipped with Reef (pod restart, log rotation, disk cleanup, certificate renewal). */
+export const BUNDLED_RUNBOOKS_DIR = fileURLToPath(new URL('../../runbooks', import.meta.url));
+
+/**
+ * Where a config's runbooks live: `runbooks.dir` relative to the config file's folder, so a config and
+ * its runbooks move together. The embedded default config has no folder of its own; it uses Reef's
+ * bundled runbooks.
+ */
+export function runbooksDirOf(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = expandHome(loaded.config.runbooks.dir, env);
+  if (path.isAbsolute(dir)) return dir;
+  if (loaded.embedded) return BUNDLED_RUNBOOKS_DIR;
+  return path.resolve(path.dirname(loaded.path), dir);
+}
