@@ -14,6 +14,8 @@ export interface ReefEnv {
   httpPort: number;
   logLevel: string;
   slackBotToken: string | undefined;
+  /** `REEF_DRY_RUN` is 1, true or yes: runbook steps are only described, nothing runs. */
+  dryRun: boolean;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -28,6 +30,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = proc
     httpPort: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 3000,
     logLevel: env.LOG_LEVEL || 'info',
     slackBotToken: env.SLACK_BOT_TOKEN || undefined,
+    dryRun: /^(1|true|yes)$/i.test((env.REEF_DRY_RUN ?? '').trim()),
   };
 }
 

@@ -2,7 +2,7 @@ import type { CommandOptions, HostPort } from '../checks/check.js';
 import type { HostConfig, ReefConfig } from '../config/schema.js';
 import { ReefError } from '../errors.js';
 import { execLocal, streamLocal } from './local.js';
-import { SshPool, type SshPoolOptions } from './ssh.js';
+import type { SshPool, SshPoolOptions } from './ssh.js';
 
 const LOCAL_TIMEOUT_MS = 30_000;
 
@@ -15,7 +15,12 @@ export function createHostPort(
   config: ReefConfig,
   options: SshPoolOptions = {},
 ): HostPort & { close(): Promise<void> } {
-  const ssh = new SshPool(config.hosts, options);
+  // node-ssh/ssh2 load only when an SSH host is first used: most CLI runs and local-only set-ups never need them.
+  let pool: Promise<SshPool> | undefined;
+  const ssh = () => {
+    pool ??= import('./ssh.js').then((m) => new m.SshPool(config.hosts, options));
+    return pool;
+  };
   const resolve = (name: string): HostConfig => {
     const host = config.hosts[name];
     if (!host) {
@@ -32,12 +37,14 @@ export function createHostPort(
   return {
     async exec(name, argv, options) {
       if ('local' in resolve(name)) return execLocal(argv, localOptions(options));
-      return ssh.exec(name, argv, options);
+      return (await ssh()).exec(name, argv, options);
     },
     async stream(name, argv, onStdout, options) {
       if ('local' in resolve(name)) return streamLocal(argv, onStdout, localOptions(options));
-      return ssh.stream(name, argv, onStdout, options);
+      return (await ssh()).stream(name, argv, onStdout, options);
     },
-    close: () => ssh.close(),
+    async close() {
+      if (pool) await (await pool).close();
+    },
   };
 }

@@ -2,12 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadDotEnv } from '../env.js';
 import { isReefError } from '../errors.js';
-import { checkCommand } from './commands/check.js';
-import { schemaCommand, validateCommand } from './commands/config.js';
-import { approveCommand, dismissCommand, incidentsCommand } from './commands/incidents.js';
-import { runCommand } from './commands/run.js';
-import { runbooksLintCommand, runbooksListCommand } from './commands/runbooks.js';
-import { statusCommand } from './commands/status.js';
+import type { auditCommand } from './commands/audit.js';
+import type { checkCommand } from './commands/check.js';
+import type { incidentsCommand } from './commands/incidents.js';
 import { type CliIo, printError, processIo } from './io.js';
 
 const VERSION = (
@@ -35,22 +32,38 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .command('start')
     .description('run everything in one process: scheduler, worker, console surface, health endpoint')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { config?: string }) => runCommand(['scheduler', 'worker', 'bot'], o, io)));
+    .action(
+      action(async (o: { config?: string }) =>
+        (await import('./commands/run.js')).runCommand(['scheduler', 'worker', 'bot'], o, io),
+      ),
+    );
   program
     .command('scheduler')
     .description('declare the schedules and keep them (scale-out role)')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { config?: string }) => runCommand(['scheduler'], o, io)));
+    .action(
+      action(async (o: { config?: string }) =>
+        (await import('./commands/run.js')).runCommand(['scheduler'], o, io),
+      ),
+    );
   program
     .command('worker')
     .description('process sweeps from the queue (run several to scale out)')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { config?: string }) => runCommand(['worker'], o, io)));
+    .action(
+      action(async (o: { config?: string }) =>
+        (await import('./commands/run.js')).runCommand(['worker'], o, io),
+      ),
+    );
   program
     .command('bot')
     .description('deliver incident events to the chat surface')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { config?: string }) => runCommand(['bot'], o, io)));
+    .action(
+      action(async (o: { config?: string }) =>
+        (await import('./commands/run.js')).runCommand(['bot'], o, io),
+      ),
+    );
 
   program
     .command('check [target]')
@@ -60,8 +73,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-c, --config <file>', CONFIG_HELP)
     .option('--timeout <seconds>', 'how long to wait for the running Reef', '120')
     .action(
-      action((target: string | undefined, o: Parameters<typeof checkCommand>[1]) =>
-        checkCommand(target, o, io),
+      action(async (target: string | undefined, o: Parameters<typeof checkCommand>[1]) =>
+        (await import('./commands/check.js')).checkCommand(target, o, io),
       ),
     );
 
@@ -70,7 +83,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description('schedules and next runs, workers, last sweep, open incidents')
     .option('--json', 'machine-readable output')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { json?: boolean; config?: string }) => statusCommand(o, io)));
+    .action(
+      action(async (o: { json?: boolean; config?: string }) =>
+        (await import('./commands/status.js')).statusCommand(o, io),
+      ),
+    );
   program
     .command('incidents')
     .description('list open incidents (or --all recent ones)')
@@ -78,18 +95,72 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--limit <n>', 'with --all, how many', '50')
     .option('--json', 'machine-readable output')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: Parameters<typeof incidentsCommand>[0]) => incidentsCommand(o, io)));
+    .action(
+      action(async (o: Parameters<typeof incidentsCommand>[0]) =>
+        (await import('./commands/incidents.js')).incidentsCommand(o, io),
+      ),
+    );
   program
     .command('approve <incident>')
     .description('approve the proposed runbook for an incident (console surface)')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((ref: string, o: { config?: string }) => approveCommand(ref, o, io)));
+    .action(
+      action(async (ref: string, o: { config?: string }) =>
+        (await import('./commands/incidents.js')).approveCommand(ref, o, io),
+      ),
+    );
+  program
+    .command('plan <incident>')
+    .description('show the runbook Reef would use for an incident, its decision and the exact steps')
+    .option('--json', 'machine-readable output')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(
+      action(async (ref: string, o: { config?: string; json?: boolean }) =>
+        (await import('./commands/incidents.js')).planCommand(ref, o, io),
+      ),
+    );
   program
     .command('dismiss <incident>')
     .description('dismiss an incident: no action, quiet until the target recovers')
     .option('--reason <text>', 'why, for the record')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((ref: string, o: { config?: string; reason?: string }) => dismissCommand(ref, o, io)));
+    .action(
+      action(async (ref: string, o: { config?: string; reason?: string }) =>
+        (await import('./commands/incidents.js')).dismissCommand(ref, o, io),
+      ),
+    );
+
+  program
+    .command('audit')
+    .description('the audit record: decisions, approvals, steps, verifications, with who and why')
+    .option('--since <when>', 'a duration back from now (24h, 7d) or an ISO date', '24h')
+    .option('--incident <n>', 'only the entries of one incident')
+    .option('--limit <n>', 'at most this many, the newest', '200')
+    .option('--json', 'print exactly one JSON document')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(
+      action(async (o: Parameters<typeof auditCommand>[0]) =>
+        (await import('./commands/audit.js')).auditCommand(o, io),
+      ),
+    );
+
+  program
+    .command('pause')
+    .description('stop every runbook from running (checks and incidents carry on) until `reef resume`')
+    .option('--reason <text>', 'why, for the record')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(
+      action(async (o: { config?: string; reason?: string }) =>
+        (await import('./commands/pause.js')).pauseCommand(o, io),
+      ),
+    );
+  program
+    .command('resume')
+    .description('let runbooks run again after `reef pause`')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(
+      action(async (o: { config?: string }) => (await import('./commands/pause.js')).resumeCommand(o, io)),
+    );
 
   const runbooks = program.command('runbooks').description('check and list the runbooks');
   runbooks
@@ -97,26 +168,38 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description('check every runbook and list every problem as file:line (exit 1 on any error)')
     .option('--dir <folder>', 'runbooks folder (default: runbooks.dir of the config)')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { dir?: string; config?: string }) => runbooksLintCommand(o, io)));
+    .action(
+      action(async (o: { dir?: string; config?: string }) =>
+        (await import('./commands/runbooks.js')).runbooksLintCommand(o, io),
+      ),
+    );
   runbooks
     .command('list')
     .description('the runbooks that load: id, mode, risk, what they match, their steps')
     .option('--json', 'print exactly one JSON document')
     .option('--dir <folder>', 'runbooks folder (default: runbooks.dir of the config)')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { dir?: string; config?: string; json?: boolean }) => runbooksListCommand(o, io)));
+    .action(
+      action(async (o: { dir?: string; config?: string; json?: boolean }) =>
+        (await import('./commands/runbooks.js')).runbooksListCommand(o, io),
+      ),
+    );
 
   const config = program.command('config').description('validate the config or print its JSON Schema');
   config
     .command('validate')
     .description('validate the config file and list every problem')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action(action((o: { config?: string }) => validateCommand(o, io)));
+    .action(
+      action(async (o: { config?: string }) => (await import('./commands/config.js')).validateCommand(o, io)),
+    );
   config
     .command('schema')
     .description('print the JSON Schema of reef.yaml (for editor completion)')
     .option('--out <file>', 'write it to a file instead')
-    .action(action((o: { out?: string }) => schemaCommand(o, io)));
+    .action(
+      action(async (o: { out?: string }) => (await import('./commands/config.js')).schemaCommand(o, io)),
+    );
   return program;
 }
 

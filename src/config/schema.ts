@@ -288,12 +288,12 @@ export const configSchema = z
         dir: z
           .string()
           .min(1)
-          .default('runbooks')
+          .optional()
           .describe(
-            "Folder of runbook .md files, relative to this file's folder (the embedded default uses Reef's bundled runbooks).",
+            "Folder of runbook .md files, relative to this file's folder. Default: ./runbooks beside this file when it exists, else Reef's bundled runbooks.",
           ),
       })
-      .default({ dir: 'runbooks' }),
+      .default({}),
   })
   .superRefine((config, ctx) => {
     const hostNames = Object.keys(config.hosts);

@@ -2,7 +2,7 @@ import { InMemoryCheckMemory } from '../adapters/check-memory.js';
 import type { Clock } from '../adapters/clock.js';
 import { createHostPort } from '../adapters/hosts.js';
 import { createHttpClient } from '../adapters/http-client.js';
-import { createKubePort } from '../adapters/kubernetes.js';
+import { lazyKubePort } from '../adapters/kube-lazy.js';
 import { fetchPeerCertificate } from '../adapters/tls-client.js';
 import type { CheckContext, CheckMemory } from '../checks/check.js';
 import type { ReefConfig } from '../config/schema.js';
@@ -17,7 +17,7 @@ export function createCheckContext(
 ): { context: CheckContext; close(): Promise<void> } {
   const http = createHttpClient();
   const hosts = createHostPort(config);
-  const kube = createKubePort(config);
+  const kube = lazyKubePort(config);
   return {
     context: {
       clock: options.clock,

@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisCheckMemory } from '../adapters/check-memory.js';
 import type { Clock } from '../adapters/clock.js';
+import { lazyKubePort } from '../adapters/kube-lazy.js';
 import type { KubePod } from '../adapters/kube-objects.js';
 import type { WatchEvent, WatchState } from '../adapters/kube-watch.js';
-import { createKubePort, type KubePort } from '../adapters/kubernetes.js';
+import type { KubePort } from '../adapters/kubernetes.js';
 import { assessPod, comparedWith, OwnerResolver, readRestarts } from '../checks/pods.js';
 import type { ProbeOutcome } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
@@ -49,7 +50,7 @@ export interface PodWatches {
  * watch and a sweep agree on `restarting`.
  */
 export function startPodWatches(deps: PodWatchDeps): PodWatches {
-  const kube = deps.kube ?? createKubePort(deps.config);
+  const kube = deps.kube ?? lazyKubePort(deps.config);
   const controller = new AbortController();
   const memory = new RedisCheckMemory(deps.redis, deps.prefix);
   const recorder = new WatchRecorder(deps.redis, deps.prefix, deps.clock);

@@ -7,6 +7,7 @@ import { colors, severityLabel, table } from '../../surfaces/format.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatLocal } from '../../util/time.js';
 import { type CliIo, print } from '../io.js';
+import { loadCatalogFor, planFor, printPlan } from './plan.js';
 
 async function withRuntime<T>(
   configFlag: string | undefined,
@@ -80,8 +81,10 @@ export async function approveCommand(ref: string, options: { config?: string }, 
         },
       );
     }
-    const note =
-      'no runbook matches this incident, so there is nothing to run; handle it by hand, then `reef dismiss` it if it needs no action';
+    const { plan } = planFor(incident, loadCatalogFor(rt, io.env));
+    const note = plan.runbook
+      ? `runbook ${plan.runbook.id} matches, but this version of Reef cannot run runbooks yet, so nothing was run; \`reef plan ${incident.id}\` shows its exact steps`
+      : 'no runbook matches this incident, so there is nothing to run; handle it by hand, then `reef dismiss` it if it needs no action';
     await rt.bus.publish([
       { type: 'approval-unavailable', incident, at: rt.clock.now().toISOString(), by: `cli:${user()}`, note },
     ]);
@@ -90,6 +93,18 @@ export async function approveCommand(ref: string, options: { config?: string }, 
       `Incident #${incident.id} (${incident.check}/${incident.target} ${incident.condition}): ${note}.`,
     );
     return 1;
+  });
+}
+
+/** `reef plan <incident> [--json]`: which runbook, what decision, and the exact steps. */
+export async function planCommand(
+  ref: string,
+  options: { config?: string; json?: boolean },
+  io: CliIo,
+): Promise<number> {
+  return withRuntime(options.config, io, async (rt) => {
+    printPlan(await rt.store.find(ref), loadCatalogFor(rt, io.env), io, Boolean(options.json));
+    return 0;
   });
 }
 
