@@ -83,6 +83,8 @@ describe('global pause', () => {
     const state = await flag.isPaused();
     expect(state).toMatchObject({ paused: true, by: me, reason: 'x' });
     expect(Math.abs(Date.now() - state.at!.getTime())).toBeLessThan(60_000);
+    const status = await runCli(['status', '-c', config], { env });
+    expect(status.stdout).toMatch(new RegExp(`PAUSED by ${me} since .+ \\(x\\): no runbook runs until`));
 
     const resumed = await runCli(['resume', '-c', config], { env });
     expect(resumed.code).toBe(0);

@@ -1,3 +1,4 @@
+import { PauseFlag } from '../../guardrails/pause.js';
 import { openRuntime } from '../../runtime/runtime.js';
 import { readLastSweep } from '../../runtime/sweep-processor.js';
 import { readWatchRecords } from '../../runtime/watch-record.js';
@@ -17,12 +18,13 @@ export async function statusCommand(
   try {
     const now = rt.clock.now();
     const watched = rt.config.checks.pods.filter((t) => t.watch).map((t) => t.cluster);
-    const [schedules, workers, last, current, watches] = await Promise.all([
+    const [schedules, workers, last, current, watches, pause] = await Promise.all([
       listSchedules(queue),
       queue.getWorkersCount(),
       readLastSweep(rt.connection, rt.prefix),
       rt.store.current(),
       readWatchRecords(rt.connection, rt.prefix, watched),
+      new PauseFlag(rt.connection, rt.prefix).isPaused(),
     ]);
     const open = current.filter((i) => i.state !== 'dismissed').sort((a, b) => Number(b.id) - Number(a.id));
     const tz = rt.config.timezone;
@@ -35,6 +37,9 @@ export async function statusCommand(
           timezone: tz,
           schedules,
           workers,
+          paused: pause.paused
+            ? { by: pause.by, at: pause.at.toISOString(), reason: pause.reason ?? null }
+            : false,
           lastSweep: last ?? null,
           watches: watches.map((w) => w.record ?? { cluster: w.cluster, state: 'not running' }),
           openIncidents: open,
@@ -55,6 +60,12 @@ export async function statusCommand(
       print(io.out, `  ${s.id.padEnd(10)} ${(s.pattern ?? '').padEnd(14)} next ${next}`);
     }
     print(io.out, `Workers online: ${workers}`);
+    if (pause.paused) {
+      print(
+        io.out,
+        `PAUSED by ${pause.by} since ${formatLocal(pause.at, tz)}${pause.reason ? ` (${pause.reason})` : ''}: no runbook runs until \`reef resume\``,
+      );
+    }
     if (last) {
       const c = last.counts;
       print(
