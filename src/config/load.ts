@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ReefError } from '../errors.js';
+import { offsetOfPath } from '../util/yaml-paths.js';
+import { knownKeys, valueAt } from '../util/zod-paths.js';
 import { configSchema, type ReefConfig } from './schema.js';
 
 /** The config shipped with Reef and used when no file is given: Reef watches its own health endpoint. */
@@ -99,7 +101,8 @@ export function parseConfig(
       issue.code === 'unrecognized_keys' && issue.keys.length === 1
         ? [...issue.path, issue.keys[0]!]
         : issue.path;
-    const where = lineOf(doc.contents, path, lineCounter);
+    const offset = offsetOfPath(doc.contents, path);
+    const where = offset === undefined ? undefined : lineCounter.linePos(offset).line;
     return `${where ? `line ${where}: ` : ''}${formatIssue(issue, raw)}`;
   });
   throw new ReefError(
@@ -150,7 +153,7 @@ export function formatPath(segments: readonly PropertyKey[]): string {
 
 function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeys(issue.path);
+    const known = knownKeys(configSchema, issue.path).filter((k) => k !== '$schema');
     return issue.keys
       .map((key) => {
         const at = formatPath([...issue.path, key]);
@@ -171,67 +174,11 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   return `${at || '(top level)'}: ${message}`;
 }
 
-function valueAt(root: unknown, segments: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const segment of segments) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<PropertyKey, unknown>)[segment];
-  }
-  return node;
-}
-
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-/** The keys the schema accepts at an object path, to suggest the right spelling. */
-function knownKeys(segments: readonly PropertyKey[]): string[] {
-  let schema: z.core.$ZodType | undefined = configSchema;
-  for (const segment of segments) {
-    schema = unwrap(schema);
-    if (!schema) return [];
-    if (typeof segment === 'number' && schema instanceof z.ZodArray)
-      schema = schema.element as z.core.$ZodType;
-    else if (schema instanceof z.ZodObject)
-      schema = schema.shape[String(segment)] as z.core.$ZodType | undefined;
-    else return [];
-  }
-  schema = unwrap(schema);
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape).filter((k) => k !== '$schema') : [];
-}
-
-function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
-  let current = schema;
-  for (let i = 0; i < 10 && current; i++) {
-    const def = current._zod.def as { innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-    if (def.innerType) current = def.innerType;
-    else if (def.in && !(current instanceof z.ZodObject)) current = def.in;
-    else break;
-  }
-  return current;
-}
-
-/** The line of the deepest YAML node on `segments` (the key's line for mapping entries). */
-function lineOf(root: unknown, segments: readonly PropertyKey[], counter: LineCounter): number | undefined {
-  let node = root as Node | null | undefined;
-  let offset = (node as Node | undefined)?.range?.[0];
-  for (const segment of segments) {
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-      );
-      if (!pair) break;
-      offset = (pair.key as Node).range?.[0] ?? offset;
-      node = pair.value as Node | null;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      node = node.items[segment] as Node | null | undefined;
-      offset = node?.range?.[0] ?? offset;
-    } else break;
-  }
-  return offset === undefined ? undefined : counter.linePos(offset).line;
 }
 
 function firstLine(text: string): string {

@@ -1,4 +1,5 @@
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { offsetOfPath } from '../util/yaml-paths.js';
 
 /** A runbook file cut in two: the YAML between the `---` lines, and the Markdown prose after them. */
 export interface FrontMatter {
@@ -52,33 +53,13 @@ export function readFrontMatter(text: string): FrontMatter | { error: string; li
     doc,
     data: syntaxErrors.length > 0 ? undefined : doc.toJS(),
     syntaxErrors,
-    lineOf: (path) => lineOfOffset(offsetOf(doc.contents, path)),
+    lineOf: (path) => lineOfOffset(offsetOfPath(doc.contents, path)),
     unquotedTemplates: findUnquotedTemplates(doc.contents, yamlText, []).map((path) => ({
       path,
-      line: lineOfOffset(offsetOf(doc.contents, path)),
+      line: lineOfOffset(offsetOfPath(doc.contents, path)),
     })),
     prose: lines.slice(end + 1).join('\n'),
   };
-}
-
-/** The offset of the deepest node on `path` (the key's, for mapping entries). */
-function offsetOf(root: unknown, path: readonly PropertyKey[]): number | undefined {
-  let node = root as Node | null | undefined;
-  let offset = node?.range?.[0];
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-      );
-      if (!pair) break;
-      offset = (pair.key as Node).range?.[0] ?? offset;
-      node = pair.value as Node | null;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      node = node.items[segment] as Node | null | undefined;
-      offset = node?.range?.[0] ?? offset;
-    } else break;
-  }
-  return offset;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { knownKeys, valueAt } from '../util/zod-paths.js';
 
 /** One schema problem: its path below the schema's root and a message for the operator. */
 export interface SchemaProblem {
@@ -35,43 +36,6 @@ export function schemaProblems(
     if (issue.code === 'invalid_union' && absent) return [{ path: at, message: 'required' }];
     return [{ path: at, message: issue.message }];
   });
-}
-
-/** The keys a schema accepts at an object path, or none when that is not an object. */
-export function knownKeys(root: z.core.$ZodType, segments: readonly PropertyKey[]): string[] {
-  let schema: z.core.$ZodType | undefined = root;
-  for (const segment of segments) {
-    schema = unwrap(schema);
-    if (!schema) return [];
-    if (typeof segment === 'number' && schema instanceof z.ZodArray)
-      schema = schema.element as z.core.$ZodType;
-    else if (schema instanceof z.ZodObject)
-      schema = schema.shape[String(segment)] as z.core.$ZodType | undefined;
-    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.core.$ZodType;
-    else return [];
-  }
-  schema = unwrap(schema);
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-}
-
-function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
-  let current = schema;
-  for (let i = 0; i < 10 && current; i++) {
-    const def = current._zod.def as { innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-    if (def.innerType) current = def.innerType;
-    else if (def.in && !(current instanceof z.ZodObject)) current = def.in;
-    else break;
-  }
-  return current;
-}
-
-function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
-  let node = input;
-  for (const segment of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<string | number, unknown>)[segment];
-  }
-  return node;
 }
 
 /** Whether `path` is `prefix` or lies below it. */
