@@ -56,17 +56,21 @@ export async function execLocal(
   argv: readonly string[],
   options: CommandOptions & { timeoutMs: number },
 ): Promise<CommandResult> {
+  const stdout = boundedCollector(options.maxBytes ?? 8 * 1024 * 1024);
+  const result = await streamLocal(argv, stdout.add, options);
+  return { ...result, stdout: stdout.text() };
+}
+
+/** Keeps the first `max` bytes of a stream and drops the rest as it arrives (local and SSH `exec`). */
+export function boundedCollector(max: number): { add(chunk: Buffer): void; text(): string } {
   const chunks: Buffer[] = [];
   let size = 0;
-  const max = options.maxBytes ?? 8 * 1024 * 1024;
-  const result = await streamLocal(
-    argv,
-    (chunk) => {
+  return {
+    add(chunk) {
       if (size >= max) return;
       chunks.push(chunk.subarray(0, max - size));
       size += chunk.length;
     },
-    options,
-  );
-  return { ...result, stdout: Buffer.concat(chunks).toString('utf8') };
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
 }

@@ -4,6 +4,7 @@ import { NodeSSH } from 'node-ssh';
 import type { CommandOptions, CommandResult } from '../checks/check.js';
 import type { HostConfig, SshHostConfig } from '../config/schema.js';
 import { ReefError } from '../errors.js';
+import { boundedCollector } from './local.js';
 import { type Ssh2Client, SshConnection } from './ssh-connection.js';
 import { connectError, forwardError, hopError, type Where } from './ssh-errors.js';
 import {
@@ -45,20 +46,9 @@ export class SshPool {
   ) {}
 
   async exec(name: string, argv: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
-    const result = await this.stream(
-      name,
-      argv,
-      (chunk) => {
-        if (size >= max) return;
-        chunks.push(chunk.subarray(0, max - size));
-        size += chunk.length;
-      },
-      options,
-    );
-    return { ...result, stdout: Buffer.concat(chunks).toString('utf8') };
+    const stdout = boundedCollector(options.maxBytes ?? DEFAULT_MAX_BYTES);
+    const result = await this.stream(name, argv, stdout.add, options);
+    return { ...result, stdout: stdout.text() };
   }
 
   async stream(
