@@ -7,6 +7,19 @@ export const INCIDENT_EVENT_TYPES = [
   'flapping',
   'dismissed',
   'approval-unavailable',
+  /** A runbook in mode approve matched: a human is asked (the plan is in `note`). */
+  'awaiting-approval',
+  /** A runbook in mode suggest matched: proposed only. */
+  'suggested',
+  'executing',
+  /** One step finished (its summary is in `note`). */
+  'step',
+  /** The steps ran; the originating check runs again after the runbook's `verify.after`. */
+  'verifying',
+  /** The originating check passed after a run: the fix held. */
+  'verified',
+  /** Handed to a human: no runbook, a refusal, a limit, a failed step or a failed verification. */
+  'escalated',
 ] as const;
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
 

@@ -11,6 +11,8 @@ import type { ProbeOutcome } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { IncidentEvent } from '../events/incident-event.js';
+import { startDeciding } from '../execution/start.js';
 import type { IncidentStore } from '../incidents/store.js';
 import type { IncidentTracker } from '../incidents/tracker.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -31,6 +33,8 @@ export interface PodWatchDeps {
   kube?: KubePort;
   log?: Pick<Logger, 'info' | 'warn'>;
   backoff?: { initialMs: number; maxMs: number };
+  /** Decides what to do about the incidents an event opened (see execution/decide.ts). */
+  afterIngest?: (events: readonly IncidentEvent[]) => Promise<void>;
 }
 
 export interface PodWatches {
@@ -70,6 +74,7 @@ export function startPodWatches(deps: PodWatchDeps): PodWatches {
     const ingest = async (outcome: ProbeOutcome) => {
       const events = await deps.tracker.ingest({ outcomes: [outcome], only: cluster }, deps.config);
       await deps.bus.publish(events);
+      await deps.afterIngest?.(events);
     };
     const judge = async (pod: KubePod) => {
       const previousRestarts = comparedWith(await readRestarts(memory, cluster, pod), 'watch');
@@ -143,7 +148,9 @@ export function startPodWatches(deps: PodWatchDeps): PodWatches {
 
 /** The scheduler role's watches, as a Role `reef start` and `reef scheduler` stop on SIGTERM. */
 export function startWatches(rt: Runtime, log: Logger): Role {
+  const deciding = startDeciding(rt, log);
   const watches = startPodWatches({
+    afterIngest: deciding.afterIngest,
     config: rt.config,
     clock: rt.clock,
     tracker: rt.tracker,
@@ -154,5 +161,11 @@ export function startWatches(rt: Runtime, log: Logger): Role {
     log,
   });
   if (watches.clusters.length > 0) log.info({ clusters: watches.clusters }, 'pod watches started');
-  return { name: 'watches', stop: () => watches.stop() };
+  return {
+    name: 'watches',
+    async stop() {
+      await watches.stop();
+      await deciding.close();
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { SweepResult } from '../checks/sweep.js';
 import { errorMessage } from '../errors.js';
+import { startDeciding, startExecutions } from '../execution/start.js';
 import { CHECKS_QUEUE, checksQueue, SWEEP_JOB, type SweepJobData } from '../schedule/queues.js';
 import { upsertSchedules } from '../schedule/scheduler.js';
 import type { ChatSurface } from '../surfaces/chat-surface.js';
@@ -35,6 +36,8 @@ export async function startScheduler(rt: Runtime, log: Logger, options: { runNow
 /** Processes sweep jobs. Several workers (processes or machines) share the queue; each job runs once. */
 export function startWorker(rt: Runtime, log: Logger): Role {
   const latencyHints = new Map<string, number>();
+  const deciding = startDeciding(rt, log);
+  const executions = startExecutions(rt, deciding.deps(), log);
   const worker = new Worker<SweepJobData, SweepResult>(
     CHECKS_QUEUE,
     async (job) => {
@@ -46,6 +49,7 @@ export function startWorker(rt: Runtime, log: Logger): Role {
         redis: rt.connection,
         prefix: rt.prefix,
         latencyHints,
+        afterIngest: deciding.afterIngest,
       });
       log.info(
         {
@@ -68,6 +72,8 @@ export function startWorker(rt: Runtime, log: Logger): Role {
     name: 'worker',
     async stop() {
       await worker.close();
+      await executions.stop();
+      await deciding.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../adapters/clock.js';
 import { latencyHintsFrom, runSweep, type SweepResult, type SweepRun } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { IncidentEvent } from '../events/incident-event.js';
 import type { IncidentTracker } from '../incidents/tracker.js';
 import type { SweepJobData } from '../schedule/queues.js';
 import { createCheckContext } from './check-context.js';
@@ -33,6 +34,8 @@ export async function processSweep(
     prefix: string;
     /** Per-probe latencies of earlier sweeps in this worker, so slow probes start first; updated here. */
     latencyHints: Map<string, number>;
+    /** Decides what to do about the incidents this sweep opened (see execution/decide.ts). */
+    afterIngest?: (events: readonly IncidentEvent[]) => Promise<void>;
   },
 ): Promise<SweepResult> {
   const { context, close } = createCheckContext(deps.config, {
@@ -49,6 +52,7 @@ export async function processSweep(
   const { outcomes, ...result } = run;
   const events = await deps.tracker.ingest({ outcomes, only: result.only }, deps.config);
   await deps.bus.publish(events);
+  await deps.afterIngest?.(events);
   const counts = { ok: 0, warning: 0, critical: 0, errors: result.errors.length };
   for (const f of result.findings) counts[f.severity]++;
   const last: LastSweep = {

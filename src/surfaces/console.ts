@@ -51,6 +51,23 @@ export class ConsoleSurface implements ChatSurface {
         return `${when} ${c.dim('DISMISSED')} ${what} by ${event.by ?? 'someone'}${event.note ? `: ${event.note}` : ''}`;
       case 'approval-unavailable':
         return `${when} ${c.dim('NO RUNBOOK')} ${what}: ${event.note ?? 'no runbook matches this incident'}`;
+      case 'awaiting-approval':
+        return [
+          `${when} ${c.yellow(c.bold('APPROVAL NEEDED'))} ${what} ${i.condition}: ${event.note ?? ''}`,
+          `           ${c.cyan(`→ reef approve ${i.id}`)}  ${c.cyan(`reef plan ${i.id}`)}  ${c.cyan(`reef dismiss ${i.id}`)}`,
+        ].join('\n');
+      case 'suggested':
+        return `${when} ${c.dim('SUGGESTION')} ${what}: ${event.note ?? ''}`;
+      case 'executing':
+        return `${when} ${c.cyan(c.bold('RUNNING'))} ${what}${event.by ? ` (asked by ${event.by})` : ''}: ${event.note ?? ''}`;
+      case 'step':
+        return `${when}   ${c.dim('step')} ${what}: ${event.note ?? ''}`;
+      case 'verifying':
+        return `${when} ${c.dim('VERIFYING')} ${what}: ${event.note ?? ''}`;
+      case 'verified':
+        return `${when} ${c.green(c.bold('VERIFIED'))} ${what}: ${event.note ?? ''}`;
+      case 'escalated':
+        return `${when} ${c.red(c.bold('ESCALATED'))} ${what} ${i.condition}: ${event.note ?? 'a human decides'}`;
     }
   }
 }

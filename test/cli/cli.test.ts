@@ -224,7 +224,7 @@ describe('reef CLI', () => {
         /Last sweep: .*2 probed: 1 ok, 0 warning, 1 critical, 0 check errors \(boot\)/,
       );
       expect(r.stdout).toMatch(/Open incidents: 1/);
-      expect(r.stdout).toMatch(/#1\s+open\s+CRITICAL\s+http\/flaky\s+bad-status/);
+      expect(r.stdout).toMatch(/#1\s+escalated\s+CRITICAL\s+http\/flaky\s+bad-status/);
     });
 
     it('reef check (through the queue) asks the running Reef and prints its findings', async () => {
@@ -241,13 +241,17 @@ describe('reef CLI', () => {
       expect(reef.stdout.match(/CRITICAL #1/g)).toHaveLength(1);
     });
 
-    it('reef approve explains that no runbook matches yet, and changes nothing', async () => {
+    it('no runbook matches: the incident escalates with its context, and reef approve refuses it', async () => {
+      await reef.waitFor(
+        /ESCALATED #1 http\/flaky bad-status: no runbook matches http bad-status: a human decides — http\/flaky bad-status: HTTP 503/,
+      );
       const r = await runCli(['approve', '1', '-c', file], { env: env() });
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/no runbook matches this incident/);
-      await reef.waitFor(/NO RUNBOOK #1 http\/flaky/);
+      expect(r.stderr).toMatch(
+        /Incident #1 is escalated, not awaiting approval: there is nothing to approve/,
+      );
       const list = await runCli(['incidents', '--json', '-c', file], { env: env() });
-      expect(JSON.parse(list.stdout).incidents.map((i: { state: string }) => i.state)).toEqual(['open']);
+      expect(JSON.parse(list.stdout).incidents.map((i: { state: string }) => i.state)).toEqual(['escalated']);
     });
 
     it('an unknown incident id is a clear error', async () => {

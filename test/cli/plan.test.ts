@@ -4,10 +4,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
 import { configSchema } from '../../src/config/schema.js';
+import { EventBus } from '../../src/events/event-bus.js';
+import { decide } from '../../src/execution/decide.js';
+import { executionsQueue } from '../../src/execution/queue.js';
 import { makeFinding } from '../../src/findings/finding.js';
 import { IncidentStore } from '../../src/incidents/store.js';
 import { IncidentTracker } from '../../src/incidents/tracker.js';
+import { loadCatalog } from '../../src/runbooks/catalog.js';
 import { runCli } from '../helpers/cli.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -104,13 +109,46 @@ describe('reef plan', () => {
     expect(r.stdout).toMatch(/Decision: escalate — no runbook matches http bad-status: a human decides\./);
   });
 
-  it('reef approve names the matching runbook and says that nothing ran', async () => {
+  it('reef approve refuses an incident that is not awaiting approval, and changes nothing', async () => {
     const r = await runCli(['approve', '1', '-c', file], { env: env() });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(
-      /runbook pod-restart matches, but this version of Reef cannot run runbooks yet, so nothing was run/,
-    );
+    expect(r.stderr).toMatch(/Incident #1 is open, not awaiting approval: there is nothing to approve/);
     const list = JSON.parse((await runCli(['incidents', '--json', '-c', file], { env: env() })).stdout);
     expect(list.incidents.map((i: { state: string }) => i.state)).toEqual(['open', 'open', 'open']);
+  });
+
+  it('after the decision asks, reef approve audits the approval and queues one run, however often it is clicked', async () => {
+    const store = new IncidentStore(redis, prefix);
+    const queue = executionsQueue({ url: redisUrl() }, prefix);
+    try {
+      const audit = new AuditLog(redis, prefix);
+      const catalog = loadCatalog(RUNBOOKS);
+      const decided = await decide((await store.get('1'))!, {
+        catalog,
+        store,
+        bus: new EventBus(redis, prefix),
+        audit,
+        clock: new FakeClock(),
+        queue,
+      });
+      expect(decided).toBe('ask');
+      expect((await store.get('1'))!.state).toBe('awaiting-approval');
+      for (let i = 0; i < 2; i++) {
+        const r = await runCli(['approve', '1', '-c', file], { env: env() });
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(
+          /Approved #1 \(pods\/apps\/web-7d9f CrashLoopBackOff\): runbook pod-restart is queued/,
+        );
+      }
+      expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+      expect((await queue.getJob('exec-1-pod-restart'))?.data).toMatchObject({
+        kind: 'run',
+        runbookId: 'pod-restart',
+      });
+      const actions = (await audit.read({ incidentId: '1' })).map((e) => e.action);
+      expect(actions).toEqual(['decision', 'approval-requested', 'approval', 'approval']);
+    } finally {
+      await queue.close();
+    }
   });
 });

@@ -77,6 +77,27 @@ describe('console surface', () => {
     );
   });
 
+  it('renders the decision, execution and verification events', () => {
+    const at = (type: IncidentEvent['type'], note: string, by?: string) =>
+      render({ type, incident, note, ...(by ? { by } : {}) }, 'UTC');
+    expect(at('awaiting-approval', 'runbook certificate-renewal')).toBe(
+      [
+        '[03:00:05] APPROVAL NEEDED #7 certificate/api-tls expiring: runbook certificate-renewal',
+        '           → reef approve 7  reef plan 7  reef dismiss 7',
+      ].join('\n'),
+    );
+    expect(at('suggested', 'runbook x')).toBe('[03:00:05] SUGGESTION #7 certificate/api-tls: runbook x');
+    expect(at('executing', 'runbook x', 'cli:alice')).toBe(
+      '[03:00:05] RUNNING #7 certificate/api-tls (asked by cli:alice): runbook x',
+    );
+    expect(at('step', 'renewed')).toBe('[03:00:05]   step #7 certificate/api-tls: renewed');
+    expect(at('verifying', 'in 120s')).toBe('[03:00:05] VERIFYING #7 certificate/api-tls: in 120s');
+    expect(at('verified', 'passed')).toBe('[03:00:05] VERIFIED #7 certificate/api-tls: passed');
+    expect(at('escalated', 'no runbook')).toBe(
+      '[03:00:05] ESCALATED #7 certificate/api-tls expiring: no runbook',
+    );
+  });
+
   it('notify writes the rendered event to its stream', async () => {
     const out = new PassThrough();
     let text = '';

@@ -1,13 +1,16 @@
 import { userInfo } from 'node:os';
+import { AuditLog } from '../../audit/audit-log.js';
 import { ReefError } from '../../errors.js';
+import { enqueueRun, executionsQueue } from '../../execution/queue.js';
 import type { Incident } from '../../incidents/incident.js';
-import { isActive, transition } from '../../incidents/incident.js';
+import { transition } from '../../incidents/incident.js';
+import { planFor } from '../../runbooks/plan.js';
 import { openRuntime, type Runtime } from '../../runtime/runtime.js';
 import { colors, severityLabel, table } from '../../surfaces/format.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatLocal } from '../../util/time.js';
 import { type CliIo, print } from '../io.js';
-import { loadCatalogFor, planFor, printPlan } from './plan.js';
+import { loadCatalogFor, printPlan } from './plan.js';
 
 async function withRuntime<T>(
   configFlag: string | undefined,
@@ -66,33 +69,60 @@ export function incidentTable(incidents: readonly Incident[], tz: string, color:
 }
 
 /**
- * `reef approve <incident>`: runs the matching runbook once runbooks exist. Until one matches, it says
- * so and changes nothing.
+ * `reef approve <incident>`: audits the approval and queues the run of the matching runbook (the
+ * worker applies every guardrail). Only an incident awaiting approval can be approved; the job id is
+ * deterministic, so approving twice runs once.
  */
 export async function approveCommand(ref: string, options: { config?: string }, io: CliIo): Promise<number> {
   return withRuntime(options.config, io, async (rt) => {
     const incident = await rt.store.find(ref);
-    if (!isActive(incident)) {
+    if (incident.state !== 'awaiting-approval') {
       throw new ReefError(
         'reef_invalid_transition',
-        `Incident #${incident.id} is ${incident.state}; there is nothing to approve`,
+        `Incident #${incident.id} is ${incident.state}, not awaiting approval: there is nothing to approve`,
         {
-          hint: 'Run `reef incidents` to see what is open.',
+          hint:
+            incident.state === 'escalated'
+              ? 'Reef handed it to a human (see `reef audit --incident ' +
+                incident.id +
+                '`); `reef plan ' +
+                incident.id +
+                '` shows what a runbook would do.'
+              : 'Run `reef incidents` to see which incidents await approval.',
         },
       );
     }
     const { plan } = planFor(incident, loadCatalogFor(rt, io.env));
-    const note = plan.runbook
-      ? `runbook ${plan.runbook.id} matches, but this version of Reef cannot run runbooks yet, so nothing was run; \`reef plan ${incident.id}\` shows its exact steps`
-      : 'no runbook matches this incident, so there is nothing to run; handle it by hand, then `reef dismiss` it if it needs no action';
-    await rt.bus.publish([
-      { type: 'approval-unavailable', incident, at: rt.clock.now().toISOString(), by: `cli:${user()}`, note },
-    ]);
+    if (plan.decision === 'escalate' || plan.decision === 'refuse') {
+      throw new ReefError(
+        'reef_invalid_transition',
+        `Incident #${incident.id}: ${plan.decision === 'escalate' ? plan.reason : `${plan.reason}: ${plan.problems.join('; ')}`}`,
+        {
+          hint: `\`reef plan ${incident.id}\` shows why; handle it by hand, then \`reef dismiss ${incident.id}\`.`,
+        },
+      );
+    }
+    const by = `cli:${user()}`;
+    await new AuditLog(rt.connection, rt.prefix, { dataDir: rt.env.dataDir, clock: rt.clock }).record({
+      actor: by,
+      action: 'approval',
+      incidentId: incident.id,
+      fingerprint: incident.fingerprint,
+      runbookId: plan.runbook.id,
+      target: `${incident.check}/${incident.target}`,
+      why: `approved runbook ${plan.runbook.id} from the console`,
+    });
+    const queue = executionsQueue(rt.redis.bullConnection(), rt.prefix);
+    try {
+      await enqueueRun(queue, incident.id, plan.runbook.id, by);
+    } finally {
+      await queue.close();
+    }
     print(
       io.out,
-      `Incident #${incident.id} (${incident.check}/${incident.target} ${incident.condition}): ${note}.`,
+      `Approved #${incident.id} (${incident.check}/${incident.target} ${incident.condition}): runbook ${plan.runbook.id} is queued; a worker runs it once, with every guardrail.`,
     );
-    return 1;
+    return 0;
   });
 }
 

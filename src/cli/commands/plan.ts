@@ -2,55 +2,9 @@ import type { Incident } from '../../incidents/incident.js';
 import { isActive } from '../../incidents/incident.js';
 import { type Catalog, loadCatalog } from '../../runbooks/catalog.js';
 import { runbooksDirOf } from '../../runbooks/location.js';
-import { formatRenderProblems, render } from '../../runbooks/render.js';
-import type { Runbook } from '../../runbooks/runbook.js';
+import { planFor } from '../../runbooks/plan.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { type CliIo, print } from '../io.js';
-
-/** What Reef would do about an incident, from its runbooks, before any guardrail or approval. */
-export type Plan =
-  | { decision: 'escalate'; reason: string; runbook?: undefined }
-  | { decision: 'refuse'; runbook: Runbook; reason: string; problems: string[] }
-  | {
-      decision: 'run' | 'ask' | 'suggest';
-      runbook: Runbook;
-      steps: { description: string; mutates: boolean }[];
-    };
-
-/** The best matching runbook and its rendered steps; every other match is an alternative. */
-export function planFor(incident: Incident, catalog: Catalog): { plan: Plan; alternatives: Runbook[] } {
-  const [best, ...others] = catalog.match(incident);
-  if (!best) {
-    return {
-      plan: {
-        decision: 'escalate',
-        reason: `no runbook matches ${incident.check} ${incident.condition}: a human decides`,
-      },
-      alternatives: [],
-    };
-  }
-  const rendered = render(best, incident);
-  if (rendered.status === 'refused') {
-    return {
-      plan: {
-        decision: 'refuse',
-        runbook: best,
-        reason: "the incident's facts cannot safely fill its steps, so it is escalated",
-        problems: formatRenderProblems(best, rendered.problems),
-      },
-      alternatives: others,
-    };
-  }
-  const decision = best.mode === 'auto' ? 'run' : best.mode === 'approve' ? 'ask' : 'suggest';
-  return {
-    plan: {
-      decision,
-      runbook: best,
-      steps: rendered.steps.map((s) => ({ description: s.description, mutates: s.mutates })),
-    },
-    alternatives: others,
-  };
-}
 
 export function loadCatalogFor(rt: Runtime, env: NodeJS.ProcessEnv): Catalog {
   return loadCatalog(runbooksDirOf(rt.loaded, env));

@@ -20,6 +20,17 @@ export async function runCommand(
   io: CliIo,
 ): Promise<number> {
   const all = roles.length === 3;
+  // Listen for the stop signal from the very start: a SIGTERM during start-up (a supervisor stopping a
+  // slow boot) must still let the roles that started finish their work and close, not kill the process.
+  const stopRequested = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      print(io.err, `${signal}: finishing running jobs, then stopping…`);
+      process.once(signal, () => process.exit(130));
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
   const rt = await openRuntime({
     configFlag: options.config,
     env: io.env,
@@ -89,15 +100,7 @@ export async function runCommand(
     throw error;
   }
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      print(io.err, `${signal}: finishing running jobs, then stopping…`);
-      process.once(signal, () => process.exit(130));
-      resolve();
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  });
+  await stopRequested;
   await stopAll();
   print(io.err, 'Reef stopped.');
   return 0;

@@ -1,0 +1,84 @@
+import type { Queue } from 'bullmq';
+import type { Clock } from '../adapters/clock.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Incident } from '../incidents/incident.js';
+import type { IncidentStore } from '../incidents/store.js';
+import type { Catalog } from '../runbooks/catalog.js';
+import { planFor } from '../runbooks/plan.js';
+import { announce, escalate, moveIncident } from './incident-moves.js';
+import { type ExecutionJobData, enqueueRun } from './queue.js';
+
+export interface DecideDeps {
+  catalog: Catalog;
+  store: IncidentStore;
+  bus: EventBus;
+  audit: AuditLog;
+  clock: Clock;
+  queue: Queue<ExecutionJobData>;
+}
+
+export type Decision = 'run' | 'ask' | 'suggest' | 'escalate' | 'refuse';
+
+/**
+ * What Reef does about a newly opened incident, from its best matching runbook's mode (see `planFor`):
+ * `auto` queues the run (the guardrails apply in the worker), `approve` asks a human, `suggest` only
+ * proposes, no match or unsafe facts escalate with the finding's context. Every decision is audited
+ * before it takes effect.
+ */
+export async function decide(incident: Incident, deps: DecideDeps): Promise<Decision> {
+  const { plan, alternatives } = planFor(incident, deps.catalog);
+  const base = {
+    actor: 'reef',
+    incidentId: incident.id,
+    fingerprint: incident.fingerprint,
+    target: `${incident.check}/${incident.target}`,
+    ...(plan.runbook ? { runbookId: plan.runbook.id } : {}),
+  };
+  const context = `${incident.check}/${incident.target} ${incident.condition}: ${incident.summary}`;
+  if (plan.decision === 'escalate') {
+    await deps.audit.record({ ...base, action: 'decision', why: `escalate: ${plan.reason}` });
+    await escalate(deps, incident, `${plan.reason} — ${context}`, { details: { facts: incident.facts } });
+    return 'escalate';
+  }
+  if (plan.decision === 'refuse') {
+    const why = `refuse: ${plan.reason}: ${plan.problems.join('; ')}`;
+    await deps.audit.record({ ...base, action: 'decision', why });
+    await deps.audit.record({ ...base, action: 'step-refused', why, details: { problems: plan.problems } });
+    await escalate(deps, incident, why, { runbookId: plan.runbook.id });
+    return 'refuse';
+  }
+  const steps = plan.steps.map((s, i) => `${i + 1}. ${s.description}`).join(' ');
+  const others =
+    alternatives.length > 0 ? ` (alternatives: ${alternatives.map((r) => r.id).join(', ')})` : '';
+  await deps.audit.record({
+    ...base,
+    action: 'decision',
+    why: `${plan.decision}: runbook ${plan.runbook.id} (mode ${plan.runbook.mode})${others}`,
+    details: { steps: plan.steps.map((s) => s.description) },
+  });
+  if (plan.decision === 'run') {
+    await enqueueRun(deps.queue, incident.id, plan.runbook.id, 'reef');
+    return 'run';
+  }
+  const note = `runbook ${plan.runbook.id} (${plan.runbook.title}, risk ${plan.runbook.risk}): ${steps}`;
+  if (plan.decision === 'suggest') {
+    await announce(deps.bus, 'suggested', incident, deps.clock.now(), { note });
+    return 'suggest';
+  }
+  await deps.audit.record({ ...base, action: 'approval-requested', why: note });
+  const asked = await moveIncident(deps.store, incident, 'awaiting-approval', deps.clock.now(), {
+    by: 'reef',
+    note: `runbook ${plan.runbook.id}`,
+  });
+  await announce(deps.bus, 'awaiting-approval', asked ?? incident, deps.clock.now(), { note });
+  return 'ask';
+}
+
+/** Decides about each incident an ingest just opened (updates and resolutions need no decision). */
+export async function decideOpened(
+  events: readonly { type: string; incident: Incident }[],
+  deps: DecideDeps,
+): Promise<void> {
+  for (const event of events) if (event.type === 'opened') await decide(event.incident, deps);
+}

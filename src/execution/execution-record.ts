@@ -1,0 +1,75 @@
+import type { Redis } from 'ioredis';
+
+export type ExecutionState =
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  /** A guardrail or the render refused it; nothing ran. */
+  | 'refused'
+  /** REEF_DRY_RUN: the steps were only described. */
+  | 'dry-run'
+  /** The global pause held it; nothing ran (a later enqueue may run it). */
+  | 'paused'
+  /** The worker died mid-run; handed to a human, never re-run. */
+  | 'interrupted';
+
+export interface StepRecord {
+  index: number;
+  type: string;
+  description: string;
+  mutates: boolean;
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  summary: string;
+  /** Bounded (see MAX_OUTPUT). */
+  output?: string;
+}
+
+/** One run of one runbook for one incident, as kept in Redis for `reef` and the thread. */
+export interface ExecutionRecord {
+  incidentId: string;
+  runbookId: string;
+  state: ExecutionState;
+  by: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** Why it was refused, failed or interrupted. */
+  reason?: string;
+  escalationMessage?: string;
+  steps: StepRecord[];
+}
+
+/** Output kept per step; the audit keeps the digest of it. */
+export const MAX_OUTPUT = 4096;
+const RETENTION_S = 30 * 86_400;
+
+export function boundOutput(text: string): string {
+  return text.length <= MAX_OUTPUT ? text : `${text.slice(0, MAX_OUTPUT - 1)}…`;
+}
+
+/** Key (under the prefix): `execution:<incident>:<runbook>` JSON, kept 30 days. */
+export class ExecutionRecords {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(incidentId: string, runbookId: string): string {
+    return `${this.prefix}:execution:${incidentId}:${runbookId}`;
+  }
+
+  async get(incidentId: string, runbookId: string): Promise<ExecutionRecord | undefined> {
+    const raw = await this.redis.get(this.key(incidentId, runbookId));
+    return raw ? (JSON.parse(raw) as ExecutionRecord) : undefined;
+  }
+
+  async save(record: ExecutionRecord): Promise<void> {
+    await this.redis.set(
+      this.key(record.incidentId, record.runbookId),
+      JSON.stringify(record),
+      'EX',
+      RETENTION_S,
+    );
+  }
+}

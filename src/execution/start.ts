@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import { AuditLog } from '../audit/audit-log.js';
+import { errorMessage } from '../errors.js';
+import type { IncidentEvent } from '../events/incident-event.js';
+import { Catalog, loadCatalog } from '../runbooks/catalog.js';
+import { runbooksDirOf } from '../runbooks/location.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { type DecideDeps, decideOpened } from './decide.js';
+import type { ExecutionDeps } from './deps.js';
+import { executionsQueue } from './queue.js';
+import { startExecutionWorker } from './worker.js';
+
+/**
+ * The runbooks a process acts on. A folder that cannot be read or holds errors is logged, and only the
+ * runbooks that loaded are used (a runbook with errors never runs); Reef keeps watching either way.
+ */
+function catalogOf(rt: Runtime, log: Pick<Logger, 'warn'>): Catalog {
+  try {
+    const catalog = loadCatalog(runbooksDirOf(rt.loaded, process.env));
+    if (catalog.errors.length > 0)
+      log.warn(
+        { errors: catalog.errors.length, dir: catalog.dir },
+        'some runbooks did not load; see `reef runbooks lint`',
+      );
+    return catalog;
+  } catch (error) {
+    log.warn({ err: errorMessage(error) }, 'no runbooks loaded: every incident escalates');
+    return new Catalog('', [], [], [], []);
+  }
+}
+
+/**
+ * Decisions for the incidents a sweep or a watch opens, with the queue they enqueue runs on. Built on
+ * first use: a scheduler that never sees an incident opens no queue and reads no runbooks, so its
+ * start-up (and a SIGTERM right after it) stays as quick as before.
+ */
+export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn'>) {
+  let built: DecideDeps | undefined;
+  const deps = (): DecideDeps => {
+    built ??= {
+      catalog: catalogOf(rt, log),
+      store: rt.store,
+      bus: rt.bus,
+      audit: new AuditLog(rt.connection, rt.prefix, { dataDir: rt.env.dataDir, clock: rt.clock }),
+      clock: rt.clock,
+      queue: executionsQueue(rt.redis.bullConnection(), rt.prefix),
+    };
+    return built;
+  };
+  return {
+    deps,
+    afterIngest: async (events: readonly IncidentEvent[]) => {
+      if (events.some((e) => e.type === 'opened')) await decideOpened(events, deps());
+    },
+    close: async () => {
+      await built?.queue.close();
+    },
+  };
+}
+
+/** The execution worker of a `worker` process, sharing the decision's catalog and queue. */
+export function startExecutions(rt: Runtime, decideDeps: DecideDeps, log: Logger) {
+  const deps: ExecutionDeps = {
+    config: rt.config,
+    clock: rt.clock,
+    store: rt.store,
+    tracker: rt.tracker,
+    bus: rt.bus,
+    audit: decideDeps.audit,
+    catalog: decideDeps.catalog,
+    redis: rt.connection,
+    prefix: rt.prefix,
+    dryRun: rt.env.dryRun,
+    queue: decideDeps.queue,
+  };
+  return startExecutionWorker(deps, { connection: rt.redis.bullConnection(), log });
+}
