@@ -1,4 +1,5 @@
 import { diskScenario } from './disk.js';
+import { executionsScenario } from './executions.js';
 import { logScanScenario } from './log-scan.js';
 import { podsScenario } from './pods.js';
 import type { Scenario, ScenarioReport } from './scenario.js';
@@ -6,7 +7,13 @@ import { sweepScenario } from './sweep.js';
 import { renderTable } from './table.js';
 
 /** Every benchmark scenario, listed explicitly. Add a new scenario file and list it here. */
-const SCENARIOS: readonly Scenario[] = [sweepScenario, diskScenario, podsScenario, logScanScenario];
+const SCENARIOS: readonly Scenario[] = [
+  sweepScenario,
+  diskScenario,
+  podsScenario,
+  logScanScenario,
+  executionsScenario,
+];
 
 /**
  * `npm run bench` runs every scenario; `npm run bench -- sweep` runs the named ones. Each prints a table
