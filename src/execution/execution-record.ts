@@ -24,6 +24,8 @@ export interface StepRecord {
   summary: string;
   /** Bounded (see MAX_OUTPUT). */
   output?: string;
+  /** The executor's machine-readable results (bytes freed, new expiry, plan summary), bounded. */
+  data?: Record<string, unknown>;
 }
 
 /** One run of one runbook for one incident, as kept in Redis for `reef` and the thread. */
@@ -43,6 +45,13 @@ export interface ExecutionRecord {
 /** Output kept per step; the audit keeps the digest of it. */
 export const MAX_OUTPUT = 4096;
 const RETENTION_S = 30 * 86_400;
+
+/** Keeps step data whole when small, else a note that it was dropped: a record must stay small. */
+export function boundData(data: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!data) return undefined;
+  const bytes = Buffer.byteLength(JSON.stringify(data));
+  return bytes <= MAX_OUTPUT ? data : { truncated: true, bytes };
+}
 
 export function boundOutput(text: string): string {
   return text.length <= MAX_OUTPUT ? text : `${text.slice(0, MAX_OUTPUT - 1)}…`;

@@ -11,7 +11,13 @@ import { canTransition, type Incident } from '../incidents/incident.js';
 import { formatRenderProblems, limitKey, type RenderedStep, render } from '../runbooks/render.js';
 import { boundsOf, type Runbook } from '../runbooks/runbook.js';
 import { defaultPorts, type ExecutionDeps } from './deps.js';
-import { boundOutput, type ExecutionRecord, ExecutionRecords, type StepRecord } from './execution-record.js';
+import {
+  boundData,
+  boundOutput,
+  type ExecutionRecord,
+  ExecutionRecords,
+  type StepRecord,
+} from './execution-record.js';
 import { announce, escalate, moveIncident } from './incident-moves.js';
 import { VERIFY_JOB, verifyJobId } from './queue.js';
 
@@ -251,6 +257,7 @@ async function runSteps(
         ok: result.ok,
         summary: result.summary,
         ...(output ? { output } : {}),
+        ...(result.data ? { data: boundData(result.data) } : {}),
       };
       record.steps.push(stepRecord);
       await new ExecutionRecords(deps.redis, deps.prefix).save(record);
@@ -258,7 +265,13 @@ async function runSteps(
         ...base,
         action: 'step',
         why: `${result.ok ? 'ok' : 'failed'}: ${result.summary}`,
-        details: { index, type: step.type, description: step.description, durationMs: stepRecord.durationMs },
+        details: {
+          index,
+          type: step.type,
+          description: step.description,
+          durationMs: stepRecord.durationMs,
+          ...(stepRecord.data ? { data: stepRecord.data } : {}),
+        },
         outputDigest: digestOutput(output || result.summary),
       });
       const current = (await deps.store.get(record.incidentId)) ?? undefined;
