@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { forkStandIn } from './forked-stand-in.js';
 
 /** The fake cluster of the executions bench: `deployments` Deployments (one ReplicaSet each). */
 export interface EvictStandInSpec {
@@ -50,65 +50,24 @@ export async function startEvictStandIn(
   spec: EvictStandInSpec,
   startTimeoutMs = 30_000,
 ): Promise<EvictStandIn> {
-  const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start the Kubernetes stand-in process');
-  const killOnExit = () => {
-    if (child.exitCode === null && child.signalCode === null) kill(pid, 'SIGKILL');
+  const child = await forkStandIn<EvictCommand, Extract<EvictReply, { kind: 'done' }>>(
+    CHILD,
+    spec,
+    startTimeoutMs,
+  );
+  return {
+    url: child.url,
+    pid: child.pid,
+    setLatency: async (ms) => {
+      await child.ask({ op: 'latency', ms });
+    },
+    stats: async () => {
+      const reply = await child.ask({ op: 'stats' });
+      if (!reply.stats) throw new Error('the Kubernetes stand-in sent no stats');
+      return reply.stats;
+    },
+    stop: child.stop,
   };
-  process.once('exit', killOnExit);
-  const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    kill(pid, 'SIGTERM');
-    const timer = setTimeout(() => kill(pid, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const pending = new Map<number, (reply: Extract<EvictReply, { kind: 'done' }>) => void>();
-  let nextId = 0;
-  const ask = (command: EvictCommand) =>
-    new Promise<Extract<EvictReply, { kind: 'done' }>>((resolve) => {
-      pending.set(command.id, resolve);
-      child.send(command);
-    });
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('the Kubernetes stand-in did not start in time')),
-        startTimeoutMs,
-      );
-      child.once('exit', (code) => reject(new Error(`the Kubernetes stand-in exited early (code ${code})`)));
-      child.on('message', (reply: EvictReply) => {
-        if (reply.kind === 'ready') {
-          clearTimeout(timer);
-          resolve(reply.url);
-        } else if (reply.kind === 'failed') reject(new Error(reply.error));
-        else {
-          pending.get(reply.id)?.(reply);
-          pending.delete(reply.id);
-        }
-      });
-      child.send(spec);
-    });
-    return {
-      url,
-      pid,
-      setLatency: async (ms) => {
-        await ask({ id: nextId++, op: 'latency', ms });
-      },
-      stats: async () => {
-        const reply = await ask({ id: nextId++, op: 'stats' });
-        if (!reply.stats) throw new Error('the Kubernetes stand-in sent no stats');
-        return reply.stats;
-      },
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 }
 
 /** The pods of a spec in a fixed order, so parent and child agree on names without sending them. */
@@ -124,12 +83,4 @@ export function evictPods(spec: EvictStandInSpec): EvictPod[] {
       name: `${replicaSet}-${index.toString(36).padStart(5, '0')}`,
     };
   });
-}
-
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ESRCH') throw error;
-  }
 }

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { forkStandIn } from './forked-stand-in.js';
 
 /** The fake cluster the Kubernetes stand-in serves. */
 export interface KubeStandInSpec {
@@ -44,61 +44,20 @@ const CHILD = new URL('./kube-stand-in-process.ts', import.meta.url);
  * loop are not charged to Reef. Killed by pid on stop, and when the bench process exits.
  */
 export async function startKubeStandIn(spec: KubeStandInSpec, startTimeoutMs = 30_000): Promise<KubeStandIn> {
-  const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start the Kubernetes stand-in process');
-  const killOnExit = () => {
-    if (child.exitCode === null && child.signalCode === null) kill(pid, 'SIGKILL');
+  const child = await forkStandIn<KubeCommand, Extract<KubeReply, { kind: 'done' }>>(
+    CHILD,
+    spec,
+    startTimeoutMs,
+  );
+  return {
+    url: child.url,
+    pid: child.pid,
+    command: async (command) => {
+      await child.ask(command);
+    },
+    count: async (verb, resource) => (await child.ask({ op: 'count', verb, resource })).count ?? 0,
+    stop: child.stop,
   };
-  process.once('exit', killOnExit);
-  const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    kill(pid, 'SIGTERM');
-    const timer = setTimeout(() => kill(pid, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const pending = new Map<number, (reply: Extract<KubeReply, { kind: 'done' }>) => void>();
-  let nextId = 0;
-  const ask = (command: KubeCommand) =>
-    new Promise<Extract<KubeReply, { kind: 'done' }>>((resolve) => {
-      pending.set(command.id, resolve);
-      child.send(command);
-    });
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('the Kubernetes stand-in did not start in time')),
-        startTimeoutMs,
-      );
-      child.once('exit', (code) => reject(new Error(`the Kubernetes stand-in exited early (code ${code})`)));
-      child.on('message', (reply: KubeReply) => {
-        if (reply.kind === 'ready') {
-          clearTimeout(timer);
-          resolve(reply.url);
-        } else if (reply.kind === 'failed') reject(new Error(reply.error));
-        else {
-          pending.get(reply.id)?.(reply);
-          pending.delete(reply.id);
-        }
-      });
-      child.send(spec);
-    });
-    return {
-      url,
-      pid,
-      command: async (command) => {
-        await ask({ ...command, id: nextId++ });
-      },
-      count: async (verb, resource) => (await ask({ id: nextId++, op: 'count', verb, resource })).count ?? 0,
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 }
 
 /** The pods of a spec in a fixed order, so parent and child agree on names without sending them. */
@@ -117,12 +76,4 @@ export function standInPods(spec: KubeStandInSpec): StandInPod[] {
       crashing: index % every === Math.floor(every / 2),
     };
   });
-}
-
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ESRCH') throw error;
-  }
 }
