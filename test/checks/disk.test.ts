@@ -15,6 +15,7 @@ import { sshdUnavailable, startSshd, type TestSshd } from '../fixtures/sshd.js';
 import { runCli } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
 import { closedPort } from '../helpers/http-server.js';
+import { tmpfsUnavailable } from '../helpers/tmpfs.js';
 
 const execFileAsync = promisify(execFile);
 const KiB = 1024;
@@ -95,21 +96,6 @@ describe('df output parsing (recorded real output)', () => {
     ]);
   });
 });
-
-/** Whether this process can mount a tmpfs (root, and allowed to by its container); the reason if not. */
-async function tmpfsUnavailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'not running as root (mounting a tmpfs needs it)';
-  const probe = await mkdtemp(path.join(tmpdir(), 'reef-tmpfs-probe-'));
-  try {
-    await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]);
-    await execFileAsync('umount', [probe]);
-    return undefined;
-  } catch (error) {
-    return `cannot mount a tmpfs here: ${(error as Error).message.split('\n')[0]}`;
-  } finally {
-    await rm(probe, { recursive: true, force: true });
-  }
-}
 
 const skipReason = (await tmpfsUnavailable()) ?? sshdUnavailable();
 if (skipReason) console.warn(`skipping disk tests on real filesystems: ${skipReason}`);

@@ -24,25 +24,11 @@ import { loadCatalog } from '../../src/runbooks/catalog.js';
 import { BUNDLED_RUNBOOKS_DIR } from '../../src/runbooks/location.js';
 import { createCheckContext } from '../../src/runtime/check-context.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { tmpfsUnavailable } from '../helpers/tmpfs.js';
 import { eventually } from './harness.js';
 
 const execFileAsync = promisify(execFile);
 const KiB = 1024;
-
-/** Mounting needs root and a container that allows it; anything else is a printed skip, not a failure. */
-async function tmpfsUnavailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'not running as root (mounting a tmpfs needs it)';
-  const probe = await mkdtemp(path.join(tmpdir(), 'reef-tmpfs-probe-'));
-  try {
-    await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]);
-    await execFileAsync('umount', [probe]);
-    return undefined;
-  } catch (error) {
-    return `cannot mount a tmpfs here: ${(error as Error).message.split('\n')[0]}`;
-  } finally {
-    await rm(probe, { recursive: true, force: true });
-  }
-}
 
 /**
  * A bundled runbook with its front matter moved onto the test mount: every root and path under
