@@ -23,9 +23,9 @@ import { IncidentTracker } from '../../src/incidents/tracker.js';
 import { loadCatalog } from '../../src/runbooks/catalog.js';
 import { BUNDLED_RUNBOOKS_DIR } from '../../src/runbooks/location.js';
 import { createCheckContext } from '../../src/runtime/check-context.js';
+import { eventually } from '../helpers/eventually.js';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { tmpfsUnavailable } from '../helpers/tmpfs.js';
-import { eventually } from './harness.js';
 
 const execFileAsync = promisify(execFile);
 const KiB = 1024;

@@ -8,8 +8,9 @@ import { runExecution } from '../../src/execution/run-execution.js';
 import { startExecutionWorker } from '../../src/execution/worker.js';
 import { PauseFlag } from '../../src/guardrails/pause.js';
 import type { Incident } from '../../src/incidents/incident.js';
+import { eventually } from '../helpers/eventually.js';
 import { redisUrl } from '../helpers/redis.js';
-import { eventually, executionHarness } from './harness.js';
+import { executionHarness } from './harness.js';
 
 /** The seed's pod case through decision, execution and verification: real Redis, BullMQ, client-node. */
 describe('executions (fake API server, real Redis and BullMQ)', () => {

@@ -16,23 +16,9 @@ import { readWatchRecords, type WatchRecord } from '../../src/runtime/watch-reco
 import type { KubeApiServerOptions } from '../fixtures/kube-api-server.js';
 import { makeReplicaSet, setContainer } from '../fixtures/kube-objects.js';
 import { type FakeCluster, startFakeCluster, writeKubeconfig } from '../fixtures/kubeconfig.js';
+import { eventually } from '../helpers/eventually.js';
 import { closedPort } from '../helpers/http-server.js';
 import { connect, dropPrefix, uniquePrefix } from '../helpers/redis.js';
-
-/** Polls until `probe` returns something truthy; fails with `what` after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('pod watches feed incidents (fake API server, real client-node, real Redis)', () => {
   let redis: Redis;
