@@ -190,16 +190,8 @@ export class TimestampReader implements ParseState {
       if (line.charCodeAt(q) !== 58) continue;
       q++;
       while (line.charCodeAt(q) === 32) q++;
-      const quoted = line.charCodeAt(q) === 34;
-      const from = quoted ? q + 1 : q;
-      let to = from;
-      while (to < line.length && !(quoted ? line.charCodeAt(to) === 34 : isValueEnd(line.charCodeAt(to))))
-        to++;
-      const ms = this.parseText(line, from, to);
-      if (Number.isNaN(ms)) continue;
-      this.start = start + from;
-      this.end = start + to;
-      return ms;
+      const ms = this.valueAt(line, start, q, isValueEnd);
+      if (!Number.isNaN(ms)) return ms;
     }
     return Number.NaN;
   }
@@ -211,18 +203,27 @@ export class TimestampReader implements ParseState {
       let at = line.indexOf(key);
       while (at > 0 && line.charCodeAt(at - 1) !== 32) at = line.indexOf(key, at + 1);
       if (at === -1) continue;
-      const q = at + key.length;
-      const quoted = line.charCodeAt(q) === 34;
-      const from = quoted ? q + 1 : q;
-      let to = from;
-      while (to < line.length && !(quoted ? line.charCodeAt(to) === 34 : line.charCodeAt(to) === 32)) to++;
-      const ms = this.parseText(line, from, to);
-      if (Number.isNaN(ms)) continue;
-      this.start = start + from;
-      this.end = start + to;
-      return ms;
+      const ms = this.valueAt(line, start, at + key.length, (c) => c === 32);
+      if (!Number.isNaN(ms)) return ms;
     }
     return Number.NaN;
+  }
+
+  /**
+   * Parses the value starting at `q` in `line` (a slice beginning at `lineStart` in the block): quoted up
+   * to the closing quote, bare up to `isBareEnd`. On success, remembers where the timestamp lies.
+   */
+  private valueAt(line: string, lineStart: number, q: number, isBareEnd: (code: number) => boolean): number {
+    const quoted = line.charCodeAt(q) === 34;
+    const from = quoted ? q + 1 : q;
+    let to = from;
+    while (to < line.length && !(quoted ? line.charCodeAt(to) === 34 : isBareEnd(line.charCodeAt(to)))) to++;
+    const ms = this.parseText(line, from, to);
+    if (!Number.isNaN(ms)) {
+      this.start = lineStart + from;
+      this.end = lineStart + to;
+    }
+    return ms;
   }
 
   /** An ISO timestamp after a short prefix: `web-1  | 2026-…`, Ruby's `I, [2026-…`. */
