@@ -1,3 +1,4 @@
+import type { Diagnosis } from '../diagnosis/diagnosis.js';
 import { ReefError } from '../errors.js';
 import type { CheckKind, Facts, Severity } from '../findings/finding.js';
 
@@ -73,6 +74,10 @@ export interface Incident {
   /** Openings of this fingerprint within the flap window, this one included. */
   openingsInWindow: number;
   flapping: boolean;
+  /** The latest diagnosis (rules or LLM), once one ran. */
+  diagnosis?: Diagnosis;
+  /** While silenced: until when (ISO-8601); the next finding after it re-opens the conversation. */
+  silencedUntil?: string;
   history: IncidentHistoryEntry[];
 }
 

@@ -9,4 +9,17 @@ export interface ChatSurface {
   notify(event: IncidentEvent): Promise<void>;
   /** Free text for humans (start-up banner, sweep summaries). */
   say(text: string): Promise<void>;
+  /** The morning Brainstorm digest: a short summary plus the full Markdown report. */
+  postDigest?(digest: Digest): Promise<void>;
+}
+
+export interface Digest {
+  /** e.g. "Nightly Brainstorm — 2026-11-28". */
+  title: string;
+  /** A few lines for the channel (what a human reads over coffee). */
+  summary: string;
+  /** The whole report. */
+  markdown: string;
+  /** Where the report was written in Reef's memory, relative to it (memory/brainstorm/2026-11-28.md). */
+  path?: string;
 }

@@ -1,0 +1,20 @@
+/**
+ * What a diagnoser concluded about an incident (DESIGN.md §5). Stored on the incident, shown by every
+ * surface, and read by the decision: `recommendedRunbookId` is always one of the candidate runbooks'
+ * ids, or `null` for "escalate to a human".
+ */
+export interface Diagnosis {
+  /** One or two sentences for the incident message. */
+  summary: string;
+  probableCause: string;
+  /** 0..1. */
+  confidence: number;
+  recommendedRunbookId: string | null;
+  alternativeRunbookIds: string[];
+  /** Which diagnoser answered. */
+  diagnoser: 'rules' | 'anthropic';
+  /** When the LLM was asked but its answer was not used: why (shown with the rule diagnosis). */
+  fallbackReason?: string;
+  /** ISO-8601. */
+  at: string;
+}
