@@ -103,10 +103,32 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program
     .command('approve <incident>')
     .description('approve the proposed runbook for an incident (console surface)')
+    .option('--runbook <id>', 'approve an alternative runbook Reef offers instead (see `reef plan`)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
-      action(async (ref: string, o: { config?: string }) =>
+      action(async (ref: string, o: { config?: string; runbook?: string }) =>
         (await import('./commands/incidents.js')).approveCommand(ref, o, io),
+      ),
+    );
+  program
+    .command('escalate <incident>')
+    .description('take an incident by hand: nothing runs, Reef resolves it when the check passes')
+    .option('--note <text>', 'why, for the record')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(
+      action(async (ref: string, o: { config?: string; note?: string }) =>
+        (await import('./commands/incidents.js')).escalateCommand(ref, o, io),
+      ),
+    );
+  program
+    .command('silence <incident> <duration>')
+    .description(
+      'no announcements about an incident for a while (1h, 24h); it speaks up again if still failing',
+    )
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(
+      action(async (ref: string, duration: string, o: { config?: string }) =>
+        (await import('./commands/incidents.js')).silenceCommand(ref, duration, o, io),
       ),
     );
   program

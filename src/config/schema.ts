@@ -266,6 +266,15 @@ export const configSchema = z
         flapWindow: duration.default('24h'),
       })
       .default({ flapThreshold: 3, flapWindow: '24h' }),
+    approvals: z
+      .strictObject({
+        expireAfter: duration
+          .default('30m')
+          .describe(
+            'How long a request for approval stays valid; after it, nothing runs and the incident is escalated.',
+          ),
+      })
+      .default({ expireAfter: '30m' }),
     dataDir: z
       .string()
       .min(1)

@@ -11,6 +11,10 @@ export const INCIDENT_EVENT_TYPES = [
   'awaiting-approval',
   /** A runbook in mode suggest matched: proposed only. */
   'suggested',
+  /** One approval of a high-risk runbook recorded; another approver is needed (who, in `by`). */
+  'approved',
+  /** A human silenced the incident for a while (until `incident.silencedUntil`). */
+  'silenced',
   'executing',
   /** One step finished (its summary is in `note`). */
   'step',

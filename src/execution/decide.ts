@@ -7,7 +7,7 @@ import type { IncidentStore } from '../incidents/store.js';
 import type { Catalog } from '../runbooks/catalog.js';
 import { planFor } from '../runbooks/plan.js';
 import { announce, escalate, moveIncident } from './incident-moves.js';
-import { type ExecutionJobData, enqueueRun } from './queue.js';
+import { type ExecutionJobData, enqueueExpiry, enqueueRun } from './queue.js';
 
 export interface DecideDeps {
   catalog: Catalog;
@@ -16,7 +16,11 @@ export interface DecideDeps {
   audit: AuditLog;
   clock: Clock;
   queue: Queue<ExecutionJobData>;
+  /** How long a request for approval stays valid (`approvals.expireAfter`; default 30 minutes). */
+  expireAfterMs?: number;
 }
+
+export const DEFAULT_EXPIRE_AFTER_MS = 30 * 60_000;
 
 export type Decision = 'run' | 'ask' | 'suggest' | 'escalate' | 'refuse';
 
@@ -67,10 +71,21 @@ export async function decide(incident: Incident, deps: DecideDeps): Promise<Deci
     return 'suggest';
   }
   await deps.audit.record({ ...base, action: 'approval-requested', why: note });
-  const asked = await moveIncident(deps.store, incident, 'awaiting-approval', deps.clock.now(), {
+  const askedAt = deps.clock.now();
+  const asked = await moveIncident(deps.store, incident, 'awaiting-approval', askedAt, {
     by: 'reef',
     note: `runbook ${plan.runbook.id}`,
+    patch: { proposedRunbookId: plan.runbook.id },
   });
+  if (asked) {
+    await enqueueExpiry(
+      deps.queue,
+      asked.id,
+      plan.runbook.id,
+      askedAt.getTime(),
+      deps.expireAfterMs ?? DEFAULT_EXPIRE_AFTER_MS,
+    );
+  }
   await announce(deps.bus, 'awaiting-approval', asked ?? incident, deps.clock.now(), { note });
   return 'ask';
 }

@@ -4,6 +4,9 @@ import type { IncidentEventType } from '../events/incident-event.js';
 import { canTransition, type Incident, type IncidentState, transition } from '../incidents/incident.js';
 import type { IncidentStore } from '../incidents/store.js';
 
+/** Fields a move may set along with the state. */
+type MovePatch = 'proposedRunbookId' | 'silencedUntil' | 'diagnosis';
+
 /**
  * Moves an incident under its fingerprint lock, re-reading it first: a sweep or a watch event may have
  * resolved it while a runbook ran, and that newer truth wins. Returns undefined (and changes nothing)
@@ -14,12 +17,13 @@ export async function moveIncident(
   incident: Pick<Incident, 'id' | 'fingerprint'>,
   to: IncidentState,
   at: Date,
-  details: { by?: string; note?: string } = {},
+  details: { by?: string; note?: string; patch?: Partial<Pick<Incident, MovePatch>> } = {},
 ): Promise<Incident | undefined> {
+  const { patch, ...entry } = details;
   return store.withLock(incident.fingerprint, async () => {
     const current = await store.get(incident.id);
     if (!current || !canTransition(current.state, to)) return undefined;
-    const next = transition(current, to, at, details);
+    const next = { ...transition(current, to, at, entry), ...patch };
     await store.save(next, to === 'resolved' ? { releaseFingerprint: true } : {});
     return next;
   });

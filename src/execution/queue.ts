@@ -5,6 +5,7 @@ import type { BullConnection } from '../schedule/queues.js';
 export const EXECUTIONS_QUEUE = 'executions';
 export const RUN_JOB = 'run';
 export const VERIFY_JOB = 'verify';
+export const EXPIRE_JOB = 'expire';
 
 export type ExecutionJobData =
   | {
@@ -14,7 +15,9 @@ export type ExecutionJobData =
       /** Who asked: `reef` (mode auto), `cli:<user>` (an approval), a Slack user id. */
       by: string;
     }
-  | { kind: 'verify'; incidentId: string; runbookId: string };
+  | { kind: 'verify'; incidentId: string; runbookId: string }
+  /** Ends a request for approval nobody answered (`since`: when it was asked, ms since the epoch). */
+  | { kind: 'expire'; incidentId: string; runbookId: string; since: number };
 
 /**
  * One job id per (incident, runbook): a double click or a decision taken twice adds the same id, and
@@ -53,4 +56,22 @@ export async function enqueueRun(
   const jobId = runJobId(incidentId, runbookId);
   await queue.add(RUN_JOB, { kind: 'run', incidentId, runbookId, by }, { jobId });
   return jobId;
+}
+
+/**
+ * Queues the end of a request for approval, `afterMs` from now. One job per request (the incident may
+ * ask again later, with a new `since`).
+ */
+export async function enqueueExpiry(
+  queue: Queue<ExecutionJobData>,
+  incidentId: string,
+  runbookId: string,
+  since: number,
+  afterMs: number,
+): Promise<void> {
+  await queue.add(
+    EXPIRE_JOB,
+    { kind: 'expire', incidentId, runbookId, since },
+    { jobId: `expire-${incidentId}-${since}`, delay: afterMs },
+  );
 }

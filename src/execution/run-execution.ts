@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { digestOutput } from '../audit/audit-entry.js';
 import { errorMessage } from '../errors.js';
+import { formatBytes } from '../executors/bytes.js';
 import type { StepResult } from '../executors/executor.js';
 import { EXECUTORS } from '../executors/registry.js';
 import { PauseFlag } from '../guardrails/pause.js';
@@ -8,6 +9,7 @@ import { checkPolicy } from '../guardrails/policy.js';
 import { escalationDue, RateLimiter } from '../guardrails/rate-limit.js';
 import { TargetLocks } from '../guardrails/target-lock.js';
 import { canTransition, type Incident } from '../incidents/incident.js';
+import { isCandidate } from '../operator/candidates.js';
 import { formatRenderProblems, limitKey, type RenderedStep, render } from '../runbooks/render.js';
 import { boundsOf, type Runbook } from '../runbooks/runbook.js';
 import { defaultPorts, type ExecutionDeps } from './deps.js';
@@ -40,7 +42,36 @@ export async function runExecution(
   const runbook = deps.catalog.get(data.runbookId);
   if (!incident || !runbook) {
     const reason = !incident ? `no incident ${data.incidentId}` : `no runbook ${data.runbookId} loaded`;
+    if (incident) {
+      // Approved, then removed (or never loaded in this worker): nothing runs, and a human hears why.
+      const why = `runbook ${data.runbookId} is not loaded in this worker (removed, or it has errors: see \`reef runbooks lint\`): nothing ran`;
+      await deps.audit.record({
+        actor: 'reef',
+        action: 'execution',
+        incidentId: incident.id,
+        fingerprint: incident.fingerprint,
+        runbookId: data.runbookId,
+        target: `${incident.check}/${incident.target}`,
+        why,
+      });
+      await escalate(deps, incident, why, { runbookId: data.runbookId });
+    }
     return { status: 'missing', reason };
+  }
+  if (!isCandidate(incident, deps.catalog, runbook.id)) {
+    // A forged or stale job: the runbook does not apply, so it never runs (and takes no target lock).
+    const why = `refused: runbook ${runbook.id} is not one Reef offers for ${incident.check} ${incident.condition} (incident ${incident.id})`;
+    await deps.audit.record({
+      actor: 'reef',
+      action: 'step-refused',
+      incidentId: incident.id,
+      fingerprint: incident.fingerprint,
+      runbookId: runbook.id,
+      target: `${incident.check}/${incident.target}`,
+      why,
+    });
+    await escalate(deps, incident, why, { runbookId: runbook.id });
+    return { status: 'stale', reason: why };
   }
   const key = limitKey(runbook, incident);
   const locks = new TargetLocks(deps.redis, deps.prefix, deps.clock);
@@ -156,15 +187,9 @@ async function runLocked(
     });
     return finish('refused', acquired.reason);
   }
-  if (escalationDue(runbook, acquired.runsInDay) && rendered.escalationMessage) {
-    record.escalationMessage = rendered.escalationMessage;
-    await deps.audit.record({
-      ...base,
-      action: 'escalation',
-      why: rendered.escalationMessage,
-      details: { runsInDay: acquired.runsInDay, limitKey: key },
-    });
-  }
+  // Said once the steps succeeded, never before: a message like "certificate X renewed; …" must not
+  // reach a human when the renewal failed (the failure's escalation says what happened instead).
+  const message = escalationDue(runbook, acquired.runsInDay) ? rendered.escalationMessage : undefined;
   await records.save(record);
   await deps.audit.record({
     ...base,
@@ -172,10 +197,7 @@ async function runLocked(
     why: `running ${runbook.id} (run ${acquired.runsInDay} today on ${key}), asked by ${by}`,
     details: { steps: rendered.steps.map((s) => s.description) },
   });
-  await announce(deps.bus, 'executing', executing, deps.clock.now(), {
-    by,
-    note: [`runbook ${runbook.id}`, record.escalationMessage].filter(Boolean).join(' — '),
-  });
+  await announce(deps.bus, 'executing', executing, deps.clock.now(), { by, note: `runbook ${runbook.id}` });
 
   const failed = await runSteps(rendered.steps, runbook, record, signal, deps, base);
   if (failed) {
@@ -188,12 +210,24 @@ async function runLocked(
     if (failed.mutates && !runbook.idempotent) throw new UnrecoverableError(reason);
     throw new Error(reason);
   }
+  if (message) record.escalationMessage = message;
   const outcome = await finish('succeeded');
+  const freed = totalBytesFreed(record.steps);
+  const ran = `runbook ${runbook.id} ran all ${record.steps.length} steps${freed === undefined ? '' : `: freed ${formatBytes(freed)} in all`}`;
   await deps.audit.record({
     ...base,
     action: 'execution',
-    why: `runbook ${runbook.id} ran all ${record.steps.length} steps`,
+    why: ran,
+    ...(freed === undefined ? {} : { details: { bytesFreed: freed } }),
   });
+  if (message) {
+    await deps.audit.record({
+      ...base,
+      action: 'escalation',
+      why: message,
+      details: { runsInDay: acquired.runsInDay, limitKey: key },
+    });
+  }
   const verifying = await moveIncident(deps.store, executing, 'verifying', deps.clock.now(), {
     by: 'reef',
     note: `runbook ${runbook.id} ran`,
@@ -206,7 +240,9 @@ async function runLocked(
       { jobId: verifyJobId(incident.id, runbook.id), delay },
     );
     await announce(deps.bus, 'verifying', verifying, deps.clock.now(), {
-      note: `the ${incident.check} check runs again in ${Math.round(delay / 1000)}s`,
+      note: [`${ran}; the ${incident.check} check runs again in ${Math.round(delay / 1000)}s`, message]
+        .filter(Boolean)
+        .join(' — '),
     });
   }
   return outcome;
@@ -282,6 +318,14 @@ async function runSteps(
   } finally {
     await ports.close();
   }
+}
+
+/** The bytes the steps report freeing (`data.bytesFreed`, as files.* steps give it); undefined if none does. */
+function totalBytesFreed(steps: readonly StepRecord[]): number | undefined {
+  const freed = steps
+    .map((s) => s.data?.bytesFreed)
+    .filter((b): b is number => typeof b === 'number' && Number.isFinite(b));
+  return freed.length > 0 ? freed.reduce((a, b) => a + b, 0) : undefined;
 }
 
 function describedOnly(step: RenderedStep, index: number, at: string): StepRecord {

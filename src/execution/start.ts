@@ -5,7 +5,8 @@ import type { IncidentEvent } from '../events/incident-event.js';
 import { Catalog, loadCatalog } from '../runbooks/catalog.js';
 import { runbooksDirOf } from '../runbooks/location.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { type DecideDeps, decideOpened } from './decide.js';
+import { parseDuration } from '../util/duration.js';
+import { DEFAULT_EXPIRE_AFTER_MS, type DecideDeps, decideOpened } from './decide.js';
 import type { ExecutionDeps } from './deps.js';
 import { executionsQueue } from './queue.js';
 import { startExecutionWorker } from './worker.js';
@@ -44,6 +45,7 @@ export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn'>) {
       audit: new AuditLog(rt.connection, rt.prefix, { dataDir: rt.env.dataDir, clock: rt.clock }),
       clock: rt.clock,
       queue: executionsQueue(rt.redis.bullConnection(), rt.prefix),
+      expireAfterMs: parseDuration(rt.config.approvals.expireAfter) ?? DEFAULT_EXPIRE_AFTER_MS,
     };
     return built;
   };

@@ -1,7 +1,10 @@
 import { DelayedError, Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { expireApproval } from '../operator/actions.js';
 import type { BullConnection } from '../schedule/queues.js';
+import { parseDuration } from '../util/duration.js';
+import { DEFAULT_EXPIRE_AFTER_MS } from './decide.js';
 import type { ExecutionDeps } from './deps.js';
 import { ExecutionRecords } from './execution-record.js';
 import { escalate } from './incident-moves.js';
@@ -32,6 +35,14 @@ export function startExecutionWorker(deps: ExecutionDeps, options: ExecutionWork
     EXECUTIONS_QUEUE,
     async (job, token) => {
       if (job.data.kind === 'verify') return verifyExecution(job.data, deps);
+      if (job.data.kind === 'expire') {
+        const expired = await expireApproval(
+          { ...deps, expireAfterMs: expireAfterMsOf(deps) },
+          job.data.incidentId,
+          job.data.since,
+        );
+        return expired ? 'expired' : 'answered';
+      }
       const outcome = await runExecution(job.data, deps);
       // Neither a busy target nor a pause is a verdict: the same job looks again later (a new
       // enqueue could not, since the job id stays taken for a day).
@@ -102,4 +113,8 @@ async function markInterrupted(
   });
   const incident = await deps.store.get(job.data.incidentId);
   if (incident) await escalate(deps, incident, why, { runbookId: job.data.runbookId });
+}
+
+function expireAfterMsOf(deps: ExecutionDeps): number {
+  return parseDuration(deps.config.approvals.expireAfter) ?? DEFAULT_EXPIRE_AFTER_MS;
 }

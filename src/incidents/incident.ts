@@ -74,6 +74,8 @@ export interface Incident {
   /** Openings of this fingerprint within the flap window, this one included. */
   openingsInWindow: number;
   flapping: boolean;
+  /** The runbook Reef asked a human to approve (set when the incident moved to awaiting-approval). */
+  proposedRunbookId?: string;
   /** The latest diagnosis (rules or LLM), once one ran. */
   diagnosis?: Diagnosis;
   /** While silenced: until when (ISO-8601); the next finding after it re-opens the conversation. */

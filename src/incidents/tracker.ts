@@ -99,6 +99,21 @@ export class IncidentTracker {
     const now = this.clock.now();
     const iso = now.toISOString();
     const current = await this.store.currentFor(finding.fingerprint);
+    if (current?.state === 'silenced' && Date.parse(current.silencedUntil ?? '') <= now.getTime()) {
+      // The silence is over and the problem is still there: it is a new conversation, decided afresh.
+      const reopened: Incident = {
+        ...transition(current, 'open', now, { by: 'reef', note: 'silence ended; still failing' }),
+        severity: finding.severity,
+        summary: finding.summary,
+        facts: finding.facts,
+        lastSeenAt: finding.observedAt,
+        occurrences: current.occurrences + 1,
+      };
+      delete reopened.silencedUntil;
+      delete reopened.proposedRunbookId;
+      await this.store.save(reopened);
+      return { type: 'opened', incident: reopened, at: iso, note: 'silence ended; still failing' };
+    }
     if (current) {
       const worsened = severityRank(finding.severity) > severityRank(current.severity);
       const updated: Incident = {
@@ -111,7 +126,7 @@ export class IncidentTracker {
         occurrences: current.occurrences + 1,
       };
       await this.store.save(updated);
-      if (worsened && isActive(current) && !current.flapping) {
+      if (worsened && isActive(current) && !current.flapping && current.state !== 'silenced') {
         return {
           type: 'worsened',
           incident: updated,

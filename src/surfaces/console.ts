@@ -58,6 +58,10 @@ export class ConsoleSurface implements ChatSurface {
         ].join('\n');
       case 'suggested':
         return `${when} ${c.dim('SUGGESTION')} ${what}: ${event.note ?? ''}`;
+      case 'approved':
+        return `${when} ${c.yellow('APPROVED')} ${what} by ${event.by ?? 'someone'}: ${event.note ?? ''}`;
+      case 'silenced':
+        return `${when} ${c.dim('SILENCED')} ${what} by ${event.by ?? 'someone'}${i.silencedUntil ? ` until ${formatClock(i.silencedUntil, this.timezone)}` : ''}${event.note ? `: ${event.note}` : ''}`;
       case 'executing':
         return `${when} ${c.cyan(c.bold('RUNNING'))} ${what}${event.by ? ` (asked by ${event.by})` : ''}: ${event.note ?? ''}`;
       case 'step':

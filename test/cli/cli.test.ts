@@ -283,7 +283,7 @@ describe('reef CLI', () => {
       expect(reef.stdout).not.toMatch(/#3/);
       const again = await runCli(['dismiss', '2', '-c', file], { env: env() });
       expect(again.code).toBe(1);
-      expect(again.stderr).toMatch(/is dismissed; it cannot become dismissed/);
+      expect(again.stderr).toMatch(/Incident #2 is dismissed: it cannot be dismissed/);
     });
 
     it('serves /healthz naming each part', async () => {

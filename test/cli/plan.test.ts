@@ -117,7 +117,7 @@ describe('reef plan', () => {
     expect(list.incidents.map((i: { state: string }) => i.state)).toEqual(['open', 'open', 'open']);
   });
 
-  it('after the decision asks, reef approve audits the approval and queues one run, however often it is clicked', async () => {
+  it('after the decision asks, reef approve audits the approval and queues one run; approving again is refused and audited', async () => {
     const store = new IncidentStore(redis, prefix);
     const queue = executionsQueue({ url: redisUrl() }, prefix);
     try {
@@ -128,25 +128,32 @@ describe('reef plan', () => {
         store,
         bus: new EventBus(redis, prefix),
         audit,
-        clock: new FakeClock(),
+        // The CLI reads the system clock: the request must be fresh, or it has expired.
+        clock: new FakeClock(new Date().toISOString()),
         queue,
       });
       expect(decided).toBe('ask');
       expect((await store.get('1'))!.state).toBe('awaiting-approval');
-      for (let i = 0; i < 2; i++) {
-        const r = await runCli(['approve', '1', '-c', file], { env: env() });
-        expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(
-          /Approved #1 \(pods\/apps\/web-7d9f CrashLoopBackOff\): runbook pod-restart is queued/,
-        );
-      }
+      const r = await runCli(['approve', '1', '-c', file], { env: env() });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Approved by cli:\S+: runbook pod-restart is queued/);
+      const again = await runCli(['approve', '1', '-c', file], { env: env() });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/was already approved by cli:\S+: runbook pod-restart is queued/);
       expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
       expect((await queue.getJob('exec-1-pod-restart'))?.data).toMatchObject({
         kind: 'run',
         runbookId: 'pod-restart',
       });
       const actions = (await audit.read({ incidentId: '1' })).map((e) => e.action);
-      expect(actions).toEqual(['decision', 'approval-requested', 'approval', 'approval']);
+      // The first refusal is the previous test's: an approval of an incident that was not awaiting one.
+      expect(actions).toEqual([
+        'approval-refused',
+        'decision',
+        'approval-requested',
+        'approval',
+        'approval-refused',
+      ]);
     } finally {
       await queue.close();
     }

@@ -1,13 +1,19 @@
 import { userInfo } from 'node:os';
-import { AuditLog } from '../../audit/audit-log.js';
 import { ReefError } from '../../errors.js';
-import { enqueueRun, executionsQueue } from '../../execution/queue.js';
 import type { Incident } from '../../incidents/incident.js';
-import { transition } from '../../incidents/incident.js';
-import { planFor } from '../../runbooks/plan.js';
+import {
+  type ActionResult,
+  approve,
+  dismiss,
+  escalateToHuman,
+  type OperatorDeps,
+  type RefusalReason,
+  silence,
+} from '../../operator/actions.js';
+import { operatorDepsFor } from '../../operator/runtime-deps.js';
 import { openRuntime, type Runtime } from '../../runtime/runtime.js';
 import { colors, severityLabel, table } from '../../surfaces/format.js';
-import { formatDuration } from '../../util/duration.js';
+import { formatDuration, parseDuration } from '../../util/duration.js';
 import { formatLocal } from '../../util/time.js';
 import { type CliIo, print } from '../io.js';
 import { loadCatalogFor, printPlan } from './plan.js';
@@ -69,61 +75,91 @@ export function incidentTable(incidents: readonly Incident[], tz: string, color:
 }
 
 /**
- * `reef approve <incident>`: audits the approval and queues the run of the matching runbook (the
- * worker applies every guardrail). Only an incident awaiting approval can be approved; the job id is
- * deterministic, so approving twice runs once.
+ * Runs one operator action with its dependencies; a refusal is an error (exit 1) with the reason,
+ * already audited by the action.
  */
-export async function approveCommand(ref: string, options: { config?: string }, io: CliIo): Promise<number> {
-  return withRuntime(options.config, io, async (rt) => {
-    const incident = await rt.store.find(ref);
-    if (incident.state !== 'awaiting-approval') {
-      throw new ReefError(
-        'reef_invalid_transition',
-        `Incident #${incident.id} is ${incident.state}, not awaiting approval: there is nothing to approve`,
-        {
-          hint:
-            incident.state === 'escalated'
-              ? 'Reef handed it to a human (see `reef audit --incident ' +
-                incident.id +
-                '`); `reef plan ' +
-                incident.id +
-                '` shows what a runbook would do.'
-              : 'Run `reef incidents` to see which incidents await approval.',
-        },
-      );
-    }
-    const { plan } = planFor(incident, loadCatalogFor(rt, io.env));
-    if (plan.decision === 'escalate' || plan.decision === 'refuse') {
-      throw new ReefError(
-        'reef_invalid_transition',
-        `Incident #${incident.id}: ${plan.decision === 'escalate' ? plan.reason : `${plan.reason}: ${plan.problems.join('; ')}`}`,
-        {
-          hint: `\`reef plan ${incident.id}\` shows why; handle it by hand, then \`reef dismiss ${incident.id}\`.`,
-        },
-      );
-    }
-    const by = `cli:${user()}`;
-    await new AuditLog(rt.connection, rt.prefix, { dataDir: rt.env.dataDir, clock: rt.clock }).record({
-      actor: by,
-      action: 'approval',
-      incidentId: incident.id,
-      fingerprint: incident.fingerprint,
-      runbookId: plan.runbook.id,
-      target: `${incident.check}/${incident.target}`,
-      why: `approved runbook ${plan.runbook.id} from the console`,
-    });
-    const queue = executionsQueue(rt.redis.bullConnection(), rt.prefix);
+async function operatorCommand(
+  configFlag: string | undefined,
+  io: CliIo,
+  act: (deps: OperatorDeps, by: string) => Promise<ActionResult>,
+): Promise<number> {
+  return withRuntime(configFlag, io, async (rt) => {
+    const deps = operatorDepsFor(rt, loadCatalogFor(rt, io.env));
     try {
-      await enqueueRun(queue, incident.id, plan.runbook.id, by);
+      const result = await act(deps, `cli:${user()}`);
+      if (!result.ok) {
+        throw new ReefError('reef_invalid_transition', result.message, {
+          hint: hintFor(result.reason, result.incident?.id),
+        });
+      }
+      print(io.out, result.message);
+      return 0;
     } finally {
-      await queue.close();
+      await deps.close();
     }
-    print(
-      io.out,
-      `Approved #${incident.id} (${incident.check}/${incident.target} ${incident.condition}): runbook ${plan.runbook.id} is queued; a worker runs it once, with every guardrail.`,
-    );
-    return 0;
   });
+}
+
+function hintFor(reason: RefusalReason, id: string | undefined): string {
+  const ref = id ?? '<incident>';
+  switch (reason) {
+    case 'unknown-incident':
+      return 'Run `reef incidents` to list them; use the number shown in the first column.';
+    case 'expired':
+    case 'not-awaiting':
+      return `\`reef audit --incident ${ref}\` shows what happened; \`reef plan ${ref}\` shows what a runbook would do.`;
+    case 'not-a-candidate':
+      return `\`reef plan ${ref}\` lists the runbooks offered for it.`;
+    case 'unsafe':
+      return `\`reef plan ${ref}\` shows why; handle it by hand, then \`reef dismiss ${ref}\`.`;
+    case 'same-approver':
+      return 'Ask another approver to run `reef approve` (or click Approve in Slack).';
+    default:
+      return 'Nothing was changed.';
+  }
+}
+
+/**
+ * `reef approve <incident> [--runbook <id>]`: approves the proposed runbook (or an alternative Reef
+ * offers) and queues its run; the worker applies every guardrail. Only an incident awaiting approval
+ * can be approved, within `approvals.expireAfter`; high-risk runbooks need two different approvers; the
+ * job id is deterministic, so approving twice runs once.
+ */
+export async function approveCommand(
+  ref: string,
+  options: { config?: string; runbook?: string },
+  io: CliIo,
+): Promise<number> {
+  return operatorCommand(options.config, io, (deps, by) =>
+    approve(deps, { ref, by, ...(options.runbook ? { runbookId: options.runbook } : {}) }),
+  );
+}
+
+/** `reef escalate <incident> [--note]`: nothing runs; a human handles it. */
+export async function escalateCommand(
+  ref: string,
+  options: { config?: string; note?: string },
+  io: CliIo,
+): Promise<number> {
+  return operatorCommand(options.config, io, (deps, by) =>
+    escalateToHuman(deps, { ref, by, ...(options.note ? { note: options.note } : {}) }),
+  );
+}
+
+/** `reef silence <incident> <duration>`: no announcements for a while. */
+export async function silenceCommand(
+  ref: string,
+  duration: string,
+  options: { config?: string },
+  io: CliIo,
+): Promise<number> {
+  const forMs = parseDuration(duration);
+  if (forMs === undefined) {
+    throw new ReefError('reef_usage', `"${duration}" is not a duration`, {
+      hint: 'Use e.g. 30m, 1h, 24h.',
+    });
+  }
+  return operatorCommand(options.config, io, (deps, by) => silence(deps, { ref, by, forMs }));
 }
 
 /** `reef plan <incident> [--json]`: which runbook, what decision, and the exact steps. */
@@ -144,33 +180,9 @@ export async function dismissCommand(
   options: { config?: string; reason?: string },
   io: CliIo,
 ): Promise<number> {
-  return withRuntime(options.config, io, async (rt) => {
-    const found = await rt.store.find(ref);
-    const by = `cli:${user()}`;
-    const dismissed = await rt.store.withLock(found.fingerprint, async () => {
-      const incident = (await rt.store.get(found.id)) ?? found;
-      const next = transition(incident, 'dismissed', rt.clock.now(), {
-        by,
-        ...(options.reason ? { note: options.reason } : {}),
-      });
-      await rt.store.save(next);
-      return next;
-    });
-    await rt.bus.publish([
-      {
-        type: 'dismissed',
-        incident: dismissed,
-        at: dismissed.updatedAt,
-        by,
-        ...(options.reason ? { note: options.reason } : {}),
-      },
-    ]);
-    print(
-      io.out,
-      `Dismissed #${dismissed.id} (${dismissed.check}/${dismissed.target} ${dismissed.condition}). Reef stays quiet about it until the target recovers.`,
-    );
-    return 0;
-  });
+  return operatorCommand(options.config, io, (deps, by) =>
+    dismiss(deps, { ref, by, ...(options.reason ? { reason: options.reason } : {}) }),
+  );
 }
 
 function user(): string {
