@@ -57,7 +57,10 @@ export function boundOutput(text: string): string {
   return text.length <= MAX_OUTPUT ? text : `${text.slice(0, MAX_OUTPUT - 1)}…`;
 }
 
-/** Key (under the prefix): `execution:<incident>:<runbook>` JSON, kept 30 days. */
+/**
+ * Keys (under the prefix): `execution:<incident>:<runbook>` JSON, kept 30 days · `executions:running` the
+ * set of runs in progress.
+ */
 export class ExecutionRecords {
   constructor(
     private readonly redis: Redis,
@@ -73,12 +76,32 @@ export class ExecutionRecords {
     return raw ? (JSON.parse(raw) as ExecutionRecord) : undefined;
   }
 
+  /** Where runs in progress are indexed, so a worker starting up can find those nobody finished. */
+  private get runningKey(): string {
+    return `${this.prefix}:executions:running`;
+  }
+
   async save(record: ExecutionRecord): Promise<void> {
-    await this.redis.set(
-      this.key(record.incidentId, record.runbookId),
-      JSON.stringify(record),
-      'EX',
-      RETENTION_S,
-    );
+    const member = `${record.incidentId}:${record.runbookId}`;
+    const tx = this.redis
+      .multi()
+      .set(this.key(record.incidentId, record.runbookId), JSON.stringify(record), 'EX', RETENTION_S);
+    if (record.state === 'running') tx.sadd(this.runningKey, member);
+    else tx.srem(this.runningKey, member);
+    await tx.exec();
+  }
+
+  /** The runs recorded as `running` (by every worker), as (incident, runbook) pairs. */
+  async running(): Promise<{ incidentId: string; runbookId: string }[]> {
+    const members = await this.redis.smembers(this.runningKey);
+    return members.map((m) => {
+      const at = m.indexOf(':');
+      return { incidentId: m.slice(0, at), runbookId: m.slice(at + 1) };
+    });
+  }
+
+  /** Drops a pair from the running index (its record expired or was already finished). */
+  async forgetRunning(incidentId: string, runbookId: string): Promise<void> {
+    await this.redis.srem(this.runningKey, `${incidentId}:${runbookId}`);
   }
 }

@@ -14,6 +14,8 @@ export type ExecutionJobData =
       runbookId: string;
       /** Who asked: `reef` (mode auto), `cli:<user>` (an approval), a Slack user id. */
       by: string;
+      /** How often the run found its target busy and waited (sets the next wait). */
+      busyWaits?: number;
     }
   | { kind: 'verify'; incidentId: string; runbookId: string }
   /** Ends a request for approval nobody answered (`since`: when it was asked, ms since the epoch). */

@@ -8,9 +8,11 @@ import { DEFAULT_EXPIRE_AFTER_MS } from './decide.js';
 import type { ExecutionDeps } from './deps.js';
 import { ExecutionRecords } from './execution-record.js';
 import { escalate } from './incident-moves.js';
-import { EXECUTIONS_QUEUE, type ExecutionJobData } from './queue.js';
+import { EXECUTIONS_QUEUE, type ExecutionJobData, runJobId } from './queue.js';
 import { runExecution } from './run-execution.js';
 import { verifyExecution } from './verify-execution.js';
+
+const MAX_BUSY_DELAY_MS = 15_000;
 
 export interface ExecutionWorkerOptions {
   connection: BullConnection;
@@ -19,7 +21,7 @@ export interface ExecutionWorkerOptions {
   /** How long a job's lock lasts without renewal, and how often stalled jobs are looked for. */
   lockDuration?: number;
   stalledInterval?: number;
-  /** How long a run waits when its target is busy (default 5 s). */
+  /** How long a run first waits when its target is busy (default 250 ms; doubles each time, up to 15 s). */
   busyDelayMs?: number;
   /** How often a run held by the global pause looks again (default 30 s). */
   pausedDelayMs?: number;
@@ -45,10 +47,15 @@ export function startExecutionWorker(deps: ExecutionDeps, options: ExecutionWork
       }
       const outcome = await runExecution(job.data, deps);
       // Neither a busy target nor a pause is a verdict: the same job looks again later (a new
-      // enqueue could not, since the job id stays taken for a day).
+      // enqueue could not, since the job id stays taken for a day). A busy target is retried soon,
+      // then less and less often, since the run holding it may take minutes.
       if (outcome.status === 'busy' || outcome.status === 'paused') {
+        const waits = job.data.busyWaits ?? 0;
         const delay =
-          outcome.status === 'busy' ? (options.busyDelayMs ?? 5000) : (options.pausedDelayMs ?? 30_000);
+          outcome.status === 'busy'
+            ? Math.min((options.busyDelayMs ?? 250) * 2 ** waits, MAX_BUSY_DELAY_MS)
+            : (options.pausedDelayMs ?? 30_000);
+        if (outcome.status === 'busy') await job.updateData({ ...job.data, busyWaits: waits + 1 });
         await job.moveToDelayed(Date.now() + delay, token);
         throw new DelayedError();
       }
@@ -72,6 +79,16 @@ export function startExecutionWorker(deps: ExecutionDeps, options: ExecutionWork
       ),
     );
   });
+  // Runs a crash left `running` that BullMQ no longer knows as active (their job failed or is gone).
+  interrupted.push(
+    recoverOrphans(worker, deps)
+      .then((count) => {
+        if (count > 0) options.log?.warn({ count }, 'runs left running by a crash were marked interrupted');
+      })
+      .catch((error) =>
+        options.log?.error({ err: errorMessage(error) }, 'could not look for interrupted runs'),
+      ),
+  );
   worker.on('failed', (job, error) =>
     options.log?.warn({ job: job?.id, err: errorMessage(error) }, 'execution job failed'),
   );
@@ -93,10 +110,43 @@ async function markInterrupted(
 ): Promise<void> {
   const job = await Job.fromId<ExecutionJobData>(worker, jobId);
   if (job?.data.kind !== 'run') return;
+  await interrupt(job.data.incidentId, job.data.runbookId, deps, 'died mid-run');
+}
+
+/**
+ * At start-up: every run recorded `running` whose job is not active on some worker was cut short (a
+ * crash between the record and BullMQ noticing, or a job removed since). Each is marked interrupted
+ * and escalated, once. Returns how many.
+ */
+export async function recoverOrphans(worker: Worker<ExecutionJobData>, deps: ExecutionDeps): Promise<number> {
   const records = new ExecutionRecords(deps.redis, deps.prefix);
-  const record = await records.get(job.data.incidentId, job.data.runbookId);
-  if (record && record.state !== 'running') return;
-  const why = `the worker running ${job.data.runbookId} for incident ${job.data.incidentId} died mid-run (${record?.steps.length ?? 0} steps recorded): not re-run, a human decides`;
+  let count = 0;
+  for (const { incidentId, runbookId } of await records.running()) {
+    const job = await Job.fromId<ExecutionJobData>(worker, runJobId(incidentId, runbookId));
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized') continue;
+    if (await interrupt(incidentId, runbookId, deps, `was left running (its job is ${state})`)) count++;
+  }
+  return count;
+}
+
+async function interrupt(
+  incidentId: string,
+  runbookId: string,
+  deps: ExecutionDeps,
+  what: string,
+): Promise<boolean> {
+  const records = new ExecutionRecords(deps.redis, deps.prefix);
+  const record = await records.get(incidentId, runbookId);
+  if (!record) {
+    await records.forgetRunning(incidentId, runbookId);
+  } else if (record.state !== 'running') {
+    return false;
+  }
+  // Two workers may notice the same run (the stalled handler and a start-up scan): one reports it.
+  const claim = `${deps.prefix}:executions:interrupted:${incidentId}:${runbookId}`;
+  if ((await deps.redis.set(claim, '1', 'EX', 86_400, 'NX')) !== 'OK') return false;
+  const why = `the worker running ${runbookId} for incident ${incidentId} ${what} (${record?.steps.length ?? 0} steps recorded): not re-run, a human decides`;
   if (record)
     await records.save({
       ...record,
@@ -107,12 +157,13 @@ async function markInterrupted(
   await deps.audit.record({
     actor: 'reef',
     action: 'execution-interrupted',
-    incidentId: job.data.incidentId,
-    runbookId: job.data.runbookId,
+    incidentId,
+    runbookId,
     why,
   });
-  const incident = await deps.store.get(job.data.incidentId);
-  if (incident) await escalate(deps, incident, why, { runbookId: job.data.runbookId });
+  const incident = await deps.store.get(incidentId);
+  if (incident) await escalate(deps, incident, why, { runbookId });
+  return true;
 }
 
 function expireAfterMsOf(deps: ExecutionDeps): number {

@@ -7,7 +7,9 @@ import { EXECUTIONS_QUEUE, enqueueRun, runJobId } from '../../src/execution/queu
 import { runExecution } from '../../src/execution/run-execution.js';
 import { startExecutionWorker } from '../../src/execution/worker.js';
 import { PauseFlag } from '../../src/guardrails/pause.js';
+import { TargetLocks } from '../../src/guardrails/target-lock.js';
 import type { Incident } from '../../src/incidents/incident.js';
+import { limitKey } from '../../src/runbooks/render.js';
 import { eventually } from '../helpers/eventually.js';
 import { redisUrl } from '../helpers/redis.js';
 import { executionHarness } from './harness.js';
@@ -154,6 +156,67 @@ describe('executions (fake API server, real Redis and BullMQ)', () => {
   });
 });
 
+describe('the worker waits on a busy target and on a pause, then runs once', () => {
+  const h = executionHarness();
+  const startWorker = (options: { busyDelayMs?: number; pausedDelayMs?: number }) => {
+    const w = startExecutionWorker(h.state.deps, { connection: { url: redisUrl() }, ...options });
+    h.later(() => w.stop());
+    return w;
+  };
+
+  it('a run whose target another execution holds is delayed, not failed, and goes ahead once the lock is free', async () => {
+    h.crashingPod('web-6b7-b');
+    const incident = (await h.sweep('web-6b7-b'))!;
+    const runbook = h.state.deps.catalog.get('pod-restart')!;
+    const locks = new TargetLocks(h.state.redis, h.state.prefix);
+    const held = await locks.acquire(limitKey(runbook, incident), 'execution of another incident', 30_000);
+    if (!held.acquired) throw new Error('lock not taken');
+    await enqueueRun(h.state.queue, incident.id, 'pod-restart', 'reef');
+    startWorker({ busyDelayMs: 50 });
+    const job = await eventually('the busy run to wait twice', async () => {
+      const j = await h.state.queue.getJob(runJobId(incident.id, 'pod-restart'));
+      return j?.data.kind === 'run' && (j.data.busyWaits ?? 0) >= 2 ? j : undefined;
+    });
+    expect(['delayed', 'waiting', 'active']).toContain(await job.getState());
+    expect(h.evictions('web-6b7-b')).toBe(0);
+    expect(
+      await new ExecutionRecords(h.state.redis, h.state.prefix).get(incident.id, 'pod-restart'),
+    ).toBeUndefined();
+    await held.lease.release();
+    await eventually(
+      'the run to resolve the incident',
+      async () => (await h.state.store.get(incident.id))?.state === 'resolved',
+    );
+    expect(h.evictions('web-6b7-b')).toBe(1);
+  });
+
+  it('a run queued while Reef is paused waits in the queue and runs after resume', async () => {
+    h.crashingPod('web-6b7-q');
+    const incident = (await h.sweep('web-6b7-q'))!;
+    const pause = new PauseFlag(h.state.redis, h.state.prefix);
+    await pause.pause('cli:alice', systemClock.now(), 'maintenance');
+    await enqueueRun(h.state.queue, incident.id, 'pod-restart', 'reef');
+    startWorker({ pausedDelayMs: 100 });
+    await eventually(
+      'the paused run to be recorded',
+      async () =>
+        (await new ExecutionRecords(h.state.redis, h.state.prefix).get(incident.id, 'pod-restart'))?.state ===
+        'paused',
+    );
+    // Several looks while paused: still nothing runs, the job is never failed.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(h.evictions('web-6b7-q')).toBe(0);
+    expect(await h.state.queue.getJobState(runJobId(incident.id, 'pod-restart'))).not.toBe('failed');
+    expect((await h.state.store.get(incident.id))!.state).toBe('open');
+    await pause.resume('cli:alice', systemClock.now());
+    await eventually(
+      'the run after resume',
+      async () => (await h.state.store.get(incident.id))?.state === 'resolved',
+    );
+    expect(h.evictions('web-6b7-q')).toBe(1);
+  });
+});
+
 describe('a worker killed mid-run (real BullMQ stalled-job detection)', () => {
   const h = executionHarness();
 
@@ -193,5 +256,35 @@ describe('a worker killed mid-run (real BullMQ stalled-job detection)', () => {
     expect(await h.state.queue.getJobState(job!.id!)).toBe('failed');
     expect(h.evictions('web-6b7-k')).toBe(0);
     expect(await h.actions(incident.id)).toContain('execution-interrupted');
+  });
+
+  it('a worker starting up finds a run left running whose job is gone, marks it interrupted and escalates it once', async () => {
+    h.crashingPod('web-6b7-o');
+    const incident = (await h.sweep('web-6b7-o'))!;
+    const records = new ExecutionRecords(h.state.redis, h.state.prefix);
+    // What a crash between "run started" and BullMQ noticing can leave: a running record, no active job.
+    await records.save({
+      incidentId: incident.id,
+      runbookId: 'pod-restart',
+      state: 'running',
+      by: 'reef',
+      startedAt: new Date().toISOString(),
+      steps: [],
+    });
+    expect(await records.running()).toEqual([{ incidentId: incident.id, runbookId: 'pod-restart' }]);
+    const first = startExecutionWorker(h.state.deps, { connection: { url: redisUrl() } });
+    const second = startExecutionWorker(h.state.deps, { connection: { url: redisUrl() } });
+    h.later(() => first.stop());
+    h.later(() => second.stop());
+    await eventually(
+      'the orphan to be escalated',
+      async () => (await h.state.store.get(incident.id))?.state === 'escalated',
+    );
+    await first.stop();
+    await second.stop();
+    expect((await records.get(incident.id, 'pod-restart'))!.state).toBe('interrupted');
+    expect(await records.running()).toEqual([]);
+    expect((await h.actions(incident.id)).filter((a) => a === 'execution-interrupted')).toHaveLength(1);
+    expect(h.evictions('web-6b7-o')).toBe(0);
   });
 });
