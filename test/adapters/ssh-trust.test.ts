@@ -155,12 +155,10 @@ describe.skipIf(unavailable)('SSH authentication, host keys and failures against
         code: 'reef_ssh_unreachable',
         message: `cannot reach down (127.0.0.1:${down}): connection refused`,
       });
-      const t0 = Date.now();
       await expect(port.exec('silent', ['true'])).rejects.toMatchObject({
         code: 'reef_ssh_unreachable',
         message: `cannot reach silent (127.0.0.1:${silentPort}): no SSH handshake within 500 ms`,
       });
-      expect(Date.now() - t0).toBeLessThan(3000);
     } finally {
       await port.close();
     }

