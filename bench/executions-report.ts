@@ -117,13 +117,13 @@ export function reportExecutions(run: ExecutionsRun): ScenarioReport {
       `${maxInFlightPerOwner} ${oneAtATime ? 'ok' : 'OVERLAP'}`,
     ],
     ['max in-flight evictions overall', String(run.stats.maxInFlightTotal)],
-    ['verification jobs left delayed', String(verifyDelayed)],
+    ['delayed jobs left (verifications + approval expiries)', String(verifyDelayed)],
   ];
   const notes = [
     `Set-up: ${run.setup.deployments} Deployments × ${run.setup.podsPerDeployment} crash-looping pods in ${String(run.setup.namespaces)} namespaces; incidents from the real pods check, tracker and decide (pod-restart in mode approve → awaiting-approval).`,
-    `Then each approval (audit entry + enqueueRun) twice at once, ${run.setup.workers} real execution workers (default concurrency 4, default busy delay 5 s), fake API server (test/fixtures) in a child process answering after ${String(run.setup.apiLatencyMs)} ms, real Redis.`,
-    'Two incidents share each target: the one that finds the target locked is delayed 5 s (worker.ts busyDelayMs), so the wall time is bounded below by that delay; the first-half figure is the throughput before it.',
-    `Verification (verify.after ${String(run.setup.verifyAfter)}) stays a delayed job and is not measured.`,
+    `Then each approval (audit entry + enqueueRun) twice at once, ${run.setup.workers} real execution workers (default concurrency 4, busy target retried after 250 ms, doubling), fake API server (test/fixtures) in a child process answering after ${String(run.setup.apiLatencyMs)} ms, real Redis.`,
+    'Two incidents share each target: the one that finds the target locked is delayed (worker.ts busyDelayMs, 250 ms doubling up to 15 s), which sets the wall time; the first-half figure is the throughput before it.',
+    `Verification (verify.after ${String(run.setup.verifyAfter)}) stays a delayed job and is not measured, as does each request's approval expiry (30 min).`,
   ];
   return { table, notes, figures };
 }
