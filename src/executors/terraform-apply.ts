@@ -76,7 +76,7 @@ export function createTerraformApplyExecutor(
       if (planned.status === 'failed') {
         return {
           ok: false,
-          summary: `${planned.binary} plan failed in ${params.dir} (${exitText(planned.result)}): ${lastLine(planned.result.output)}; nothing applied`,
+          summary: `${planned.binary} ${planned.argv[1] ?? 'plan'} failed in ${params.dir} (${exitText(planned.result)}): ${lastLine(planned.result.output)}; nothing applied`,
           output: planOutput,
           data: { binary: planned.binary, phase: 'plan', applied: false },
         };

@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,6 +111,20 @@ export async function planTerraform(
     TF_INPUT: '0',
     CHECKPOINT_DISABLE: '1',
   };
+  // A working directory never initialised (a fresh checkout) cannot plan: initialise it once, the way
+  // automation does (`init -input=false`). An initialised one is left alone, so provider and module
+  // versions only change when a human runs init.
+  if (!existsSync(path.join(cwd, '.terraform'))) {
+    const initArgs = ['init', '-input=false', '-no-color'];
+    const init = await runTool([found.path, ...initArgs], {
+      cwd,
+      env,
+      timeoutMs: options.planTimeoutMs ?? PLAN_TIMEOUT_MS,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (init.code !== 0)
+      return { status: 'failed', binary: found.name, argv: [found.name, ...initArgs], result: init };
+  }
   // Private (0700) and outside the runbook folder: a plan file can hold sensitive values.
   const planDir = await mkdtemp(path.join(tmpdir(), 'reef-terraform-'));
   const planFile = path.join(planDir, 'reef.tfplan');

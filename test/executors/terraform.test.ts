@@ -54,7 +54,8 @@ describe('terraform.apply with a stand-in CLI that records its calls', () => {
   beforeAll(async () => {
     runbookDir = await mkdtemp(path.join(tmpdir(), 'reef-test-terraform-'));
     workDir = path.join(runbookDir, 'infra', 'dns');
-    await mkdir(workDir, { recursive: true });
+    // Initialised, as a working directory usually is; the init test uses a fresh one.
+    await mkdir(path.join(workDir, '.terraform'), { recursive: true });
     log = path.join(runbookDir, 'calls.log');
     context = stepContext({ runbook: { dir: runbookDir } });
   });
@@ -107,6 +108,31 @@ describe('terraform.apply with a stand-in CLI that records its calls', () => {
       'terraform plan in infra/dns: Plan: 1 to add, 0 to change, 0 to destroy.',
     );
     expect(result.output).toContain(`$ terraform apply -input=false -no-color ${planFile}`);
+  });
+
+  it('initialises a working directory that was never initialised, once, before planning', async () => {
+    const fresh = path.join(runbookDir, 'infra', 'fresh');
+    await mkdir(fresh, { recursive: true });
+    const first = await runStep(executor(), { dir: 'infra/fresh' }, context);
+    expect(first.ok, first.output).toBe(true);
+    expect((await calls(log)).map((c) => c.args[0])).toEqual(['init', 'plan', 'apply']);
+    expect((await calls(log))[0]).toMatchObject({ cwd: fresh, args: ['init', '-input=false', '-no-color'] });
+    await rm(log, { force: true });
+    const second = await runStep(executor(), { dir: 'infra/fresh' }, context);
+    expect(second.ok, second.output).toBe(true);
+    expect((await calls(log)).map((c) => c.args[0])).toEqual(['plan', 'apply']);
+  });
+
+  it('a failed init stops before any plan, and says it was init', async () => {
+    await mkdir(path.join(runbookDir, 'infra', 'offline'), { recursive: true });
+    const result = await runStep(
+      executor({ REEF_TF_STANDIN_INIT: 'fail' }),
+      { dir: 'infra/offline' },
+      context,
+    );
+    expect(result.ok).toBe(false);
+    expect(result.summary).toMatch(/terraform init failed in infra\/offline \(exit 1\).*nothing applied/);
+    expect((await calls(log)).map((c) => c.args[0])).toEqual(['init']);
   });
 
   it('stops before apply when the plan fails, with Terraform’s error in the summary', async () => {
