@@ -87,7 +87,12 @@ describe('the runbooks shipped in runbooks/', () => {
       condition: 'disk-critical',
       facts: { host: 'web-1', mount: '/var' },
     };
-    expect(calls('disk-cleanup', disk).steps).toHaveLength(4);
+    const cleanup = calls('disk-cleanup', disk).steps;
+    expect(cleanup).toHaveLength(5);
+    // Rotation last: its copies need the room the four deletions made.
+    expect(cleanup[4]).toMatch(
+      /^on web-1: for each regular file of at least 10 MiB matching \/var\/log\/\*\.log, \/var\/log\/\*\/\*\.log, \/var\/log\/syslog, \/var\/log\/messages: copy to/,
+    );
     expect(calls('log-rotation', disk).steps[0]).toMatch(
       /^on web-1: for each regular file of at least 50 MiB matching \/var\/log\/\*\.log/,
     );
