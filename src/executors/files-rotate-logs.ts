@@ -26,7 +26,14 @@ const TIMEOUT_MS = 10 * 60_000;
  */
 const COPY_TRUNCATE = [
   'umask 077',
-  'dd "if=$1" iflag=nofollow "of=$2" oflag=nofollow conv=excl bs=1M status=none || exit 10',
+  // The name must be free (conv=excl refuses it anyway); checked here so a failed copy below is
+  // known to be Reef's own partial file, which is then removed rather than left filling the disk.
+  '{ [ -e "$2" ] || [ -L "$2" ]; } && exit 12',
+  // Room for the whole copy first: on a nearly full disk a copy that cannot finish must not start.
+  'need=$(stat -L -c %s -- "$1") || exit 10',
+  'have=$(df -Pk -- "${2%/*}" | awk \'NR==2 {print $4 * 1024}\') || exit 10',
+  '[ "$have" -gt "$need" ] || { echo "need $need bytes, $have available" >&2; exit 13; }',
+  'dd "if=$1" iflag=nofollow "of=$2" oflag=nofollow conv=excl bs=1M status=none || { rm -f -- "$2"; exit 10; }',
   'dd if=/dev/null "of=$1" oflag=nofollow conv=nocreat status=none || exit 11',
   'stat -c %s -- "$2"',
 ].join('\n');
@@ -147,7 +154,15 @@ async function rotate(o: FileOptions, log: string, copy: string, compress: boole
   });
   if (result.code !== 0) {
     const step =
-      result.code === 10 ? 'copy' : result.code === 11 ? 'truncate (the copy was kept)' : 'rotation';
+      result.code === 10
+        ? 'copy (the partial copy was removed; the log is untouched)'
+        : result.code === 11
+          ? 'truncate (the copy was kept)'
+          : result.code === 12
+            ? `copy (${copy} appeared meanwhile; the log is untouched)`
+            : result.code === 13
+              ? 'copy (not enough free space for it; the log is untouched: free space first, e.g. with files.cleanup)'
+              : 'rotation';
     throw new Error(`${step} failed: ${excerpt(result.stderr) || `exit ${result.code}`}`);
   }
   const copiedBytes = Number(result.stdout.trim());

@@ -1,13 +1,18 @@
+import { execFile } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesRotateLogsExecutor as step } from '../../src/executors/files-rotate-logs.js';
 import { hostEntry, sshdUnavailable, startSshd, type TestSshd } from '../fixtures/sshd.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { bounds, refusal, runStep, stepContext } from '../helpers/step-context.js';
+import { tmpfsUnavailable } from '../helpers/tmpfs.js';
+
+const execFileAsync = promisify(execFile);
 
 const unavailable = sshdUnavailable();
 const STAMP = '20261128-030000'; // FakeClock's default time, as the copy's suffix
@@ -176,3 +181,41 @@ for (const host of ['self', 'box'] as const) {
     },
   );
 }
+
+const noTmpfs = await tmpfsUnavailable();
+if (noTmpfs) console.warn(`skipping the full-disk rotation test: ${noTmpfs}`);
+
+describe.skipIf(noTmpfs)('files.rotateLogs on a nearly full disk (a real 4 MiB tmpfs)', () => {
+  let mount: string;
+  beforeAll(async () => {
+    mount = await mkdtemp(path.join(tmpdir(), 'reef-rotate-full-'));
+    await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+  });
+  afterAll(async () => {
+    if (!mount) return;
+    await execFileAsync('umount', [mount]).catch(() => {});
+    await rm(mount, { recursive: true, force: true });
+  });
+
+  it('does not start a copy that cannot fit: the log is untouched and no partial copy is left', async () => {
+    const log = path.join(mount, 'app.log');
+    const content = 'x'.repeat(3 * 1024 * 1024 - 100);
+    await writeFile(log, content);
+    const ctx = stepContext({
+      config: { hosts: { self: { local: true } } },
+      runbook: { roots: [mount] },
+      clock: new FakeClock(),
+    });
+    try {
+      const result = await runStep(step, { host: 'self', paths: [`${mount}/*.log`] }, ctx);
+      expect(result.ok).toBe(false);
+      expect(`${result.summary}\n${result.output}`).toMatch(
+        /not enough free space for it; the log is untouched.*need \d+ bytes, \d+ available/s,
+      );
+      expect((await stat(log)).size).toBe(content.length);
+      expect(await readdir(mount)).toEqual(['app.log']);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
