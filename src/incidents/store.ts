@@ -10,6 +10,9 @@ const RETENTION_MS = 90 * 86_400_000;
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/** How long a closed fingerprint remembers when it closed (longer than any sweep takes). */
+const CLOSED_MARK_MS = 3_600_000;
+
 /**
  * Incidents in Redis. Keys (under the configured prefix):
  * `incident:seq` id counter · `incident:<id>` JSON · `incident:current:<fingerprint>` the incident that
@@ -71,6 +74,9 @@ export class IncidentStore {
     }
     const byTarget = this.targetIndex(incident.check, incident.target);
     if (options.releaseFingerprint) {
+      // When the fingerprint was released: a finding observed before it (a slow sweep racing a watch
+      // event) is stale and must not re-open what just closed (see IncidentTracker).
+      tx.set(this.key('incident', 'closed', incident.fingerprint), incident.updatedAt, 'PX', CLOSED_MARK_MS);
       tx.del(this.key('incident', 'current', incident.fingerprint));
       tx.zrem(this.key('incidents', 'current'), incident.id);
       tx.srem(byTarget, incident.id);
@@ -80,6 +86,12 @@ export class IncidentStore {
       tx.sadd(byTarget, incident.id);
     }
     await tx.exec();
+  }
+
+  /** When the fingerprint's last incident closed (ms), if within the last hour. */
+  async closedAt(fingerprint: string): Promise<number | undefined> {
+    const at = await this.redis.get(this.key('incident', 'closed', fingerprint));
+    return at ? Date.parse(at) : undefined;
   }
 
   /** Incidents that still own their fingerprint: active ones, and dismissed ones whose target has not recovered. */

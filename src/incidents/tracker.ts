@@ -137,6 +137,10 @@ export class IncidentTracker {
       return undefined;
     }
 
+    // Observed before the last incident of this fingerprint closed (a slow sweep that started before a
+    // watch event resolved it): stale news, not a new problem.
+    const closedAt = await this.store.closedAt(finding.fingerprint);
+    if (closedAt !== undefined && Date.parse(finding.observedAt) < closedAt) return undefined;
     const openings = await this.store.recordOpening(finding.fingerprint, now, flapWindowMs);
     const flapping = openings >= flapThreshold;
     const incident: Incident = {

@@ -176,6 +176,22 @@ describe('incident tracker (real Redis)', () => {
     expect(again.map((e) => [e.type, e.incident.id])).toEqual([['opened', '2']]);
   });
 
+  it('a finding observed before its incident closed (a slow sweep racing a watch event) does not re-open it', async () => {
+    const stale = finding('api', 'bad-status', 'critical');
+    clock.advance(MIN);
+    const [opened] = await sweep(finding('api', 'bad-status', 'critical'));
+    clock.advance(MIN);
+    const [resolved] = await sweep(ok('api'));
+    expect(resolved).toMatchObject({ type: 'resolved', incident: { id: opened!.incident.id } });
+    // Probed before the resolution, ingested after it: old news.
+    expect(await sweep(stale)).toEqual([]);
+    expect(await store.active()).toEqual([]);
+    // Observed after it: a new problem.
+    clock.advance(MIN);
+    const again = await sweep(finding('api', 'bad-status', 'critical'));
+    expect(again.map((e) => e.type)).toEqual(['opened']);
+  });
+
   it('concurrent sweeps (two workers) seeing the same problem create one incident', async () => {
     const otherRedis = connect();
     const other = new IncidentTracker(new IncidentStore(otherRedis, prefix), clock);
