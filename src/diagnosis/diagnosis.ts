@@ -17,4 +17,10 @@ export interface Diagnosis {
   fallbackReason?: string;
   /** ISO-8601. */
   at: string;
+  /** For an LLM diagnosis: the model that answered. */
+  model?: string;
+  /** For an LLM call (answered or not): its tokens and estimated cost, from the ledger's price table. */
+  usage?: { inputTokens: number; outputTokens: number; costUsd: number };
+  /** True when this diagnosis was reused from the cache (no call was made for it). */
+  cached?: boolean;
 }
