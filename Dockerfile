@@ -19,6 +19,13 @@ ENV NODE_ENV=production \
     REEF_DATA_DIR=/data
 WORKDIR /app
 
+# git: Reef's memory (incident notes, Brainstorm reports) is a git repository it commits to. Tools that
+# some runbook steps run on Reef's own machine (ansible-playbook, terraform) are not in this image:
+# extend it (FROM reef) when your runbooks use them there.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends git ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+
 # The application stays owned by root (read-only for the `node` user); only /data is writable.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package*.json tsconfig.json ./
@@ -27,7 +34,8 @@ COPY src ./src
 COPY examples ./examples
 COPY schema ./schema
 COPY runbooks ./runbooks
-RUN mkdir -p /data && chown node:node /data
+# /data/memory is Reef's git memory (its own volume in docker-compose.yml).
+RUN mkdir -p /data/memory && chown -R node:node /data
 
 # Declared after the chown, so a new named volume starts out owned by `node`.
 VOLUME ["/data"]

@@ -4,9 +4,39 @@ import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { errorMessage, ReefError } from '../errors.js';
 import { sleep } from '../util/concurrency.js';
+import {
+  describeSentinel,
+  redactUrl,
+  type SentinelAddress,
+  type SentinelEnv,
+  type SentinelTarget,
+  sentinelTarget,
+} from './redis-sentinel.js';
 
-/** Where Reef's Redis is: a URL, or the unix socket of a private redis-server Reef started itself. */
-export type RedisLocation = { kind: 'url'; url: string } | { kind: 'socket'; path: string };
+/**
+ * Where Reef's Redis is: a URL (with REDIS_PASSWORD when the URL has none), the unix socket of a private
+ * redis-server Reef started itself, or a master found through Redis Sentinel.
+ */
+export type RedisLocation =
+  | { kind: 'url'; url: string; password?: string }
+  | { kind: 'socket'; path: string }
+  | { kind: 'sentinel'; target: SentinelTarget };
+
+/**
+ * What BullMQ needs to open its own connections: ioredis options (BullMQ passes them to `new Redis`,
+ * adding `maxRetriesPerRequest: null` on its blocking connections). One flat shape, so it still fits
+ * where a `{ url?, path? }` is expected.
+ */
+export interface BullConnectionOptions {
+  url?: string;
+  path?: string;
+  sentinels?: SentinelAddress[];
+  name?: string;
+  username?: string;
+  password?: string;
+  sentinelPassword?: string;
+  db?: number;
+}
 
 export interface RedisHandle {
   location: RedisLocation;
@@ -15,7 +45,7 @@ export interface RedisHandle {
   /** A new connection. `blocking` ones (BullMQ workers, stream readers) never time out commands. */
   connect(options?: { blocking?: boolean }): Redis;
   /** Connection options for BullMQ, which then creates (and closes) its own clients. */
-  bullConnection(): { url?: string; path?: string };
+  bullConnection(): BullConnectionOptions;
   /** Set when Reef started this redis-server and must stop it on shutdown. */
   privateServer: ChildProcess | undefined;
   stop(): Promise<void>;
@@ -28,6 +58,10 @@ export interface ResolveRedisOptions {
   dataDir: string;
   /** Allowed to start a private redis-server when nothing answers (only `reef start`). */
   mayStartPrivate: boolean;
+  /** REDIS_SENTINELS / REDIS_SENTINEL_NAME / REDIS_SENTINEL_PASSWORD as set (see redis-sentinel.ts). */
+  sentinel?: SentinelEnv | undefined;
+  /** REDIS_PASSWORD, used when the URL (or Sentinel URL) carries no password. */
+  password?: string | undefined;
   log?: (message: string) => void;
 }
 
@@ -36,12 +70,25 @@ export function privateSocketPath(dataDir: string): string {
 }
 
 /**
- * Finds a Redis to use: `REDIS_URL` (default redis://127.0.0.1:6379); else a private one this data
- * directory already runs; else, for `reef start` with `redis-server` on PATH, a new private one under the
- * data directory. Otherwise a `reef_redis_unavailable` error that says how to get one.
+ * Finds a Redis to use: the Sentinel master when REDIS_SENTINELS/REDIS_SENTINEL_NAME or a
+ * `redis+sentinel://` REDIS_URL say so; else `REDIS_URL` (default redis://127.0.0.1:6379); else a
+ * private one this data directory already runs; else, for `reef start` with `redis-server` on PATH, a
+ * new private one under the data directory. Otherwise a `reef_redis_unavailable` error that says how
+ * to get one. Invalid Sentinel settings are a `reef_config_invalid` error naming the variable.
  */
 export async function resolveRedis(options: ResolveRedisOptions): Promise<RedisHandle> {
-  const byUrl: RedisLocation = { kind: 'url', url: options.url };
+  const sentinel = sentinelTarget({
+    url: options.url,
+    urlExplicit: options.explicit,
+    sentinel: options.sentinel,
+    password: options.password,
+  });
+  if (sentinel) return resolveSentinel(sentinel);
+  const byUrl: RedisLocation = {
+    kind: 'url',
+    url: options.url,
+    ...(options.password !== undefined && !hasPassword(options.url) ? { password: options.password } : {}),
+  };
   const urlError = await ping(byUrl);
   if (urlError === undefined) return handle(byUrl, redact(options.url), undefined);
 
@@ -72,6 +119,17 @@ export async function resolveRedis(options: ResolveRedisOptions): Promise<RedisH
   );
 }
 
+/** Sentinel: never a private server in its place; a failure says which Sentinels and name were tried. */
+async function resolveSentinel(target: SentinelTarget): Promise<RedisHandle> {
+  const location: RedisLocation = { kind: 'sentinel', target };
+  const label = describeSentinel(target);
+  const error = await ping(location);
+  if (error === undefined) return handle(location, label, undefined);
+  throw new ReefError('reef_redis_unavailable', `Redis is not reachable through ${label} (${error})`, {
+    hint: `Check that the Sentinels answer and know the master: \`redis-cli -h ${target.sentinels[0]?.host} -p ${target.sentinels[0]?.port} SENTINEL get-master-addr-by-name ${target.name}\`. Passwords: REDIS_PASSWORD for Redis, REDIS_SENTINEL_PASSWORD for the Sentinels.`,
+  });
+}
+
 function handle(
   location: RedisLocation,
   label: string,
@@ -81,7 +139,7 @@ function handle(
     location,
     label,
     privateServer,
-    bullConnection: () => (location.kind === 'url' ? { url: location.url } : { path: location.path }),
+    bullConnection: () => bullOptions(location),
     connect: ({ blocking = false } = {}) =>
       createClient(location, blocking ? { maxRetriesPerRequest: null } : {}),
     async stop() {
@@ -93,11 +151,45 @@ function handle(
   };
 }
 
+function bullOptions(location: RedisLocation): BullConnectionOptions {
+  switch (location.kind) {
+    case 'url':
+      return location.password === undefined
+        ? { url: location.url }
+        : { url: location.url, password: location.password };
+    case 'socket':
+      return { path: location.path };
+    case 'sentinel':
+      return sentinelOptions(location.target);
+  }
+}
+
+/** ioredis options that find the master through the Sentinels (and follow it after a failover). */
+function sentinelOptions(target: SentinelTarget): BullConnectionOptions {
+  return {
+    sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: target.name,
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+    ...(target.db !== undefined ? { db: target.db } : {}),
+  };
+}
+
 function createClient(location: RedisLocation, extra: RedisOptions): Redis {
   const base: RedisOptions = { lazyConnect: false, ...extra };
-  return location.kind === 'url'
-    ? new Redis(location.url, base)
-    : new Redis({ ...base, path: location.path });
+  switch (location.kind) {
+    case 'url':
+      // URL values win over options in ioredis, so REDIS_PASSWORD only fills a URL without one.
+      return new Redis(
+        location.url,
+        location.password === undefined ? base : { ...base, password: location.password },
+      );
+    case 'socket':
+      return new Redis({ ...base, path: location.path });
+    case 'sentinel':
+      return new Redis({ ...base, ...sentinelOptions(location.target) });
+  }
 }
 
 /** undefined when the server answers PING, else why not. */
@@ -107,15 +199,22 @@ async function ping(location: RedisLocation): Promise<string | undefined> {
     connectTimeout: 1500,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {});
+  // The command's own error is often just "Connection is closed."; the client's last error says why
+  // (NOAUTH, ECONNREFUSED, all Sentinels unreachable…).
+  let cause: unknown;
+  client.on('error', (error: unknown) => {
+    cause = error;
+  });
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (error) {
-    return errorMessage(error);
+    const message = errorMessage(error);
+    return cause !== undefined && /connection is closed/i.test(message) ? errorMessage(cause) : message;
   } finally {
     client.disconnect();
   }
@@ -169,5 +268,13 @@ function onPath(command: string): boolean {
 
 /** Hides a password in a Redis URL before it is printed. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+  return redactUrl(url);
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
 }
