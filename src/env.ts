@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { SentinelEnv } from './adapters/redis-sentinel.js';
 
 /**
  * Everything Reef reads from the environment, read in one pure function so tests inject their own.
@@ -9,6 +10,13 @@ export interface ReefEnv {
   redisUrl: string;
   /** True when REDIS_URL was set explicitly (then Reef never starts a private Redis in its place). */
   redisUrlExplicit: boolean;
+  /**
+   * REDIS_SENTINELS, REDIS_SENTINEL_NAME and REDIS_SENTINEL_PASSWORD as set (undefined when none is);
+   * validated when Redis is opened (`resolveRedis`), so commands that need no Redis never fail on them.
+   */
+  redisSentinel: SentinelEnv | undefined;
+  /** REDIS_PASSWORD: the Redis servers' password when REDIS_URL (or the Sentinel set-up) carries none. */
+  redisPassword: string | undefined;
   configPath: string | undefined;
   dataDir: string;
   httpPort: number;
@@ -25,6 +33,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd: string = proc
   return {
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     redisUrlExplicit: Boolean(env.REDIS_URL),
+    redisSentinel:
+      env.REDIS_SENTINELS || env.REDIS_SENTINEL_NAME || env.REDIS_SENTINEL_PASSWORD
+        ? {
+            sentinels: env.REDIS_SENTINELS || undefined,
+            name: env.REDIS_SENTINEL_NAME || undefined,
+            sentinelPassword: env.REDIS_SENTINEL_PASSWORD || undefined,
+          }
+        : undefined,
+    redisPassword: env.REDIS_PASSWORD || undefined,
     configPath: env.REEF_CONFIG || undefined,
     dataDir: path.resolve(cwd, env.REEF_DATA_DIR || '.reef'),
     httpPort: Number.isInteger(port) && port >= 0 && port < 65536 ? port : 3000,

@@ -17,6 +17,10 @@ export const REEF_ERROR_CODES = [
   'reef_ssh_unreachable',
   'reef_runbook_invalid',
   'reef_runbooks_not_found',
+  /** The memory git repository could not be read or written (git missing, not Reef's repository…). */
+  'reef_memory_failed',
+  /** Slack's Web API refused a call for a reason retrying cannot fix (a wrong channel, a revoked token). */
+  'reef_slack_api',
 ] as const;
 
 export type ReefErrorCode = (typeof REEF_ERROR_CODES)[number];

@@ -15,6 +15,7 @@ export function lazyKubePort(config: ReefConfig, options: KubePortOptions = {}):
   return {
     listPods: async (...args) => (await load()).listPods(...args),
     getReplicaSet: async (...args) => (await load()).getReplicaSet(...args),
+    listReplicaSets: async (...args) => (await load()).listReplicaSets(...args),
     getPod: async (...args) => (await load()).getPod(...args),
     evictPod: async (...args) => (await load()).evictPod(...args),
     deletePod: async (...args) => (await load()).deletePod(...args),

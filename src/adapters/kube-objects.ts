@@ -75,6 +75,21 @@ export interface KubeObject {
 }
 
 /**
+ * A ReplicaSet as a rollout: Deployments create one per revision, so its creation time is when that
+ * revision rolled out (the Nightly Brainstorm matches error-rate and restart changes to it).
+ */
+export interface KubeReplicaSet {
+  metadata: KubeMeta;
+  /** `deployment.kubernetes.io/revision`, when a Deployment manages it. */
+  revision: string | undefined;
+  /** The managing Deployment's name, if any. */
+  deployment: string | undefined;
+  /** Labels of the pods it creates (its template's). */
+  podLabels: Readonly<Record<string, string>>;
+  replicas: number;
+}
+
+/**
  * A Secret as Reef handles it: its type and its data, base64 as on the wire. Values may be private keys:
  * never log or echo them.
  */
@@ -158,6 +173,26 @@ export function toKubePod(raw: unknown): KubePod {
 
 export function toKubeObject(raw: unknown, kind: string): KubeObject {
   return { kind: str(record(raw).kind) ?? kind, metadata: toKubeMeta(record(raw).metadata) };
+}
+
+export function toKubeReplicaSet(raw: unknown): KubeReplicaSet {
+  const rs = record(raw);
+  const m = record(rs.metadata);
+  const metadata = toKubeMeta(m);
+  const owner = controllerOf(metadata);
+  const template = record(record(rs.spec).template);
+  const revision = record(m.annotations)['deployment.kubernetes.io/revision'];
+  return {
+    metadata,
+    revision: str(revision),
+    deployment: owner?.kind === 'Deployment' ? owner.name : undefined,
+    podLabels: Object.fromEntries(
+      Object.entries(record(record(template.metadata).labels)).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
+    ),
+    replicas: num(record(rs.spec).replicas) ?? 0,
+  };
 }
 
 export function toKubeSecret(raw: unknown): KubeSecret {

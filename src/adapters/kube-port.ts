@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { ReefConfig } from '../config/schema.js';
 import { mapLimit } from '../util/concurrency.js';
 import { KubeApiError, type KubeRequest, toKubeApiError } from './kube-errors.js';
-import type { KubeObject, KubePod, KubeSecret } from './kube-objects.js';
+import type { KubeObject, KubePod, KubeReplicaSet, KubeSecret } from './kube-objects.js';
 import { runResumableWatch, type WatchEvent, type WatchSource } from './kube-watch.js';
 import type { KubePort, KubePortOptions } from './kubernetes.js';
 
@@ -26,6 +26,11 @@ export interface ClusterApi {
     signal: AbortSignal,
   ): Promise<{ items: KubePod[]; resourceVersion: string; continue: string | undefined }>;
   readReplicaSet(namespace: string, name: string, signal: AbortSignal): Promise<KubeObject>;
+  /** One page of ReplicaSets (every namespace when absent), for rollout history. */
+  listReplicaSetsPage(
+    params: { namespace?: string; limit: number; continue?: string },
+    signal: AbortSignal,
+  ): Promise<{ items: KubeReplicaSet[]; continue: string | undefined }>;
   readPod(namespace: string, name: string, signal: AbortSignal): Promise<KubePod>;
   /** POST pods/{name}/eviction with a policy/v1 Eviction. */
   evictPod(
@@ -183,6 +188,29 @@ export function kubePortOver(
         if (error instanceof KubeApiError && error.failure === 'not-found') return undefined;
         throw error;
       }
+    },
+
+    async listReplicaSets(name, namespace) {
+      const api = cluster(name);
+      const request = {
+        verb: 'list',
+        resource: 'replicasets',
+        group: 'apps',
+        ...(namespace === undefined ? {} : { namespace }),
+      };
+      const items: KubeReplicaSet[] = [];
+      let token: string | undefined;
+      do {
+        const params = {
+          ...(namespace === undefined ? {} : { namespace }),
+          limit: pageSize,
+          ...(token === undefined ? {} : { continue: token }),
+        };
+        const page = await call(api, request, (s) => api.listReplicaSetsPage(params, s));
+        for (const rs of page.items) items.push(rs);
+        token = page.continue;
+      } while (token !== undefined);
+      return items;
     },
 
     async getPod(name, namespace, podName) {

@@ -18,9 +18,11 @@ import { KubeApiError } from './kube-errors.js';
 import {
   type KubeObject,
   type KubePod,
+  type KubeReplicaSet,
   type KubeSecret,
   toKubeObject,
   toKubePod,
+  toKubeReplicaSet,
   toKubeSecret,
 } from './kube-objects.js';
 import { streamPods } from './kube-pod-stream.js';
@@ -53,6 +55,8 @@ export interface KubePort extends PodLogsPort {
   listPods(cluster: string, options?: ListPodsOptions): Promise<{ pods: KubePod[]; resourceVersion: string }>;
   /** A ReplicaSet (its owners say which Deployment runs a pod); undefined when it no longer exists. */
   getReplicaSet(cluster: string, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** Every ReplicaSet in a namespace (or all), page by page: the rollouts of each Deployment. */
+  listReplicaSets(cluster: string, namespace?: string): Promise<KubeReplicaSet[]>;
   /** A pod; undefined when it does not exist. */
   getPod(cluster: string, namespace: string, name: string): Promise<KubePod | undefined>;
   /**
@@ -132,6 +136,17 @@ export function createKubePort(config: ReefConfig, options: KubePortOptions = {}
           await c.apps.readNamespacedReplicaSet({ name, namespace }, withSignal(signal)),
           'ReplicaSet',
         );
+      },
+      async listReplicaSetsPage({ namespace, limit, continue: token }, signal) {
+        const query = { limit, ...(token === undefined ? {} : { _continue: token }) };
+        const page =
+          namespace === undefined
+            ? await c.apps.listReplicaSetForAllNamespaces(query, withSignal(signal))
+            : await c.apps.listNamespacedReplicaSet({ ...query, namespace }, withSignal(signal));
+        return {
+          items: page.items.map(toKubeReplicaSet),
+          continue: page.metadata?._continue || undefined,
+        };
       },
       readPod: async (namespace, name, signal) =>
         toKubePod(await c.core.readNamespacedPod({ name, namespace }, withSignal(signal))),

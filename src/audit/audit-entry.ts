@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ReefError } from '../errors.js';
+import { redactText } from '../secrets/redact.js';
 import { redactSecrets } from './redact.js';
 
 /**
@@ -27,6 +28,8 @@ export const AUDIT_ACTIONS = [
   'escalation',
   'pause',
   'resume',
+  /** A memory commit refused because a file held a secret; the file was quarantined, redacted. */
+  'memory-commit-blocked',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -104,7 +107,8 @@ export function normalizeEntry(input: AuditInput, now: Date): AuditEntry {
     ...optional('fingerprint', input.fingerprint, MAX_ID_BYTES),
     ...optional('runbookId', input.runbookId, MAX_ID_BYTES),
     ...optional('target', input.target, MAX_TARGET_BYTES),
-    why: bound(input.why, MAX_WHY_BYTES),
+    // The reason often quotes what a check or a step saw (summaries, command output): same rules as details.
+    why: bound(redactText(input.why), MAX_WHY_BYTES),
     ...(input.details === undefined ? {} : { details: boundDetails(input.details) }),
     ...optional('outputDigest', input.outputDigest, MAX_ID_BYTES),
   };

@@ -1,3 +1,6 @@
+import { isCredentialKey } from '../secrets/credential-keys.js';
+import { redactText } from '../secrets/redact.js';
+
 /**
  * Words that mark a key as holding a credential. A key is split into words (`apiKey` → api, key;
  * `SLACK_BOT_TOKEN` → slack, bot, token), so `privateKey` is caught while `keyboard` or `monkey` are not.
@@ -25,16 +28,19 @@ function isSecretKey(key: string): boolean {
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/);
-  return words.some((w) => SECRET_WORDS.has(w));
+  return words.some((w) => SECRET_WORDS.has(w)) || isCredentialKey(key);
 }
 
 /**
  * A copy of `value` with every credential-named key's value replaced by `[redacted]`, at any depth.
  * Audit entries outlive the process and are mirrored to disk, so a token passed in `details` by
- * mistake must never reach either copy. Values that JSON cannot carry (functions, undefined) drop out.
+ * mistake must never reach either copy. Strings are also run through the shared secret rules
+ * (`src/secrets/redact.ts`), so a token inside a message or a command line is hidden too. Values
+ * that JSON cannot carry (functions, undefined) drop out.
  */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') {
+    if (typeof value === 'string') return redactText(value);
     if (typeof value === 'bigint') return value.toString();
     return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
   }

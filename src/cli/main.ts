@@ -153,6 +153,17 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     );
 
   program
+    .command('demo')
+    .description('the whole loop on a simulated world in about a minute (needs only Redis; a SIMULATION)')
+    .option('--seconds <n>', 'how long to run before the Brainstorm and the summary', '60')
+    .option('--keep', 'keep the demo folder (config, runbooks, memory, audit) and its Redis keys')
+    .option('--kubeconfig <file>', "only the demo's own stand-in is accepted; a real cluster is refused")
+    .action(
+      action(async (o: { seconds?: string; keep?: boolean; kubeconfig?: string }) =>
+        (await import('./commands/demo.js')).demoCommand(o, io),
+      ),
+    );
+  program
     .command('audit')
     .description('the audit record: decisions, approvals, steps, verifications, with who and why')
     .option('--since <when>', 'a duration back from now (24h, 7d) or an ISO date', '24h')
@@ -182,6 +193,19 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
       action(async (o: { config?: string }) => (await import('./commands/pause.js')).resumeCommand(o, io)),
+    );
+
+  program
+    .command('brainstorm')
+    .description('run the Nightly Brainstorm now: report to memory, digest to the surface (needs Redis)')
+    .option('--now', 'review the last 24 hours (the default)')
+    .option('--date <YYYY-MM-DD>', "that night's report, as the schedule would have written it")
+    .option('--json', 'print the computed report as one JSON document')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(
+      action(async (o: { now?: boolean; date?: string; json?: boolean; config?: string }) =>
+        (await import('./commands/brainstorm.js')).brainstormCommand(o, io),
+      ),
     );
 
   const runbooks = program.command('runbooks').description('check and list the runbooks');
@@ -221,6 +245,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--out <file>', 'write it to a file instead')
     .action(
       action(async (o: { out?: string }) => (await import('./commands/config.js')).schemaCommand(o, io)),
+    );
+  config
+    .command('reference')
+    .description('print the configuration reference in Markdown (docs/configuration.md)')
+    .option('--out <file>', 'write it to a file instead')
+    .action(
+      action(async (o: { out?: string }) => (await import('./commands/config.js')).referenceCommand(o, io)),
     );
   return program;
 }

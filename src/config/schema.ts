@@ -1,6 +1,10 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
+import { intakeConfigSchema } from './intake-schema.js';
+import { llmConfigSchema } from './llm-schema.js';
+import { memoryConfigShape } from './memory-schema.js';
+import { slackConfigSchema } from './slack-schema.js';
 
 /**
  * The schema of `reef.yaml`. Objects are strict: an unknown key is an error (a typo must not silently
@@ -303,6 +307,10 @@ export const configSchema = z
           ),
       })
       .default({}),
+    slack: slackConfigSchema,
+    llm: llmConfigSchema,
+    intake: intakeConfigSchema,
+    ...memoryConfigShape, // memoryDir, memory, history, brainstorm (memory-schema.ts)
   })
   .superRefine((config, ctx) => {
     const hostNames = Object.keys(config.hosts);

@@ -32,16 +32,18 @@ export class EventBus {
   /**
    * Delivers events to `handle` until `signal` aborts. `blocking` must be a connection of its own
    * (XREADGROUP BLOCK holds it). An event whose handler throws stays pending and is retried.
+   * `group` names the consumer group: each group sees every event once (surfaces; memory notes).
    */
   async consume(
     blocking: Redis,
     handle: (event: IncidentEvent) => Promise<void>,
     signal: AbortSignal,
     onError: (message: string) => void = () => {},
+    group: string = GROUP,
   ): Promise<void> {
     const consumer = `${hostname()}-${process.pid}`;
     try {
-      await this.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+      await this.redis.xgroup('CREATE', this.stream, group, '0', 'MKSTREAM');
     } catch (error) {
       if (!errorMessage(error).includes('BUSYGROUP')) throw error;
     }
@@ -53,7 +55,7 @@ export class EventBus {
           lastClaim = Date.now();
           const claimed = (await this.redis.xautoclaim(
             this.stream,
-            GROUP,
+            group,
             consumer,
             60_000,
             '0-0',
@@ -65,7 +67,7 @@ export class EventBus {
         if (entries.length === 0) {
           const read = (await blocking.xreadgroup(
             'GROUP',
-            GROUP,
+            group,
             consumer,
             'COUNT',
             100,
@@ -80,7 +82,7 @@ export class EventBus {
         for (const [id, fields] of entries) {
           const raw = fields[fields.indexOf('event') + 1];
           if (raw) await handle(JSON.parse(raw) as IncidentEvent);
-          await this.redis.xack(this.stream, GROUP, id);
+          await this.redis.xack(this.stream, group, id);
         }
       } catch (error) {
         if (signal.aborted) break;

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Clock } from '../adapters/clock.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { DiagnoseStep } from '../diagnosis/step.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Incident } from '../incidents/incident.js';
 import type { IncidentStore } from '../incidents/store.js';
@@ -18,6 +19,8 @@ export interface DecideDeps {
   queue: Queue<ExecutionJobData>;
   /** How long a request for approval stays valid (`approvals.expireAfter`; default 30 minutes). */
   expireAfterMs?: number;
+  /** Diagnoses the incident first and saves the diagnosis on it (absent: decide from the match alone). */
+  diagnose?: DiagnoseStep;
 }
 
 export const DEFAULT_EXPIRE_AFTER_MS = 30 * 60_000;
@@ -31,6 +34,9 @@ export type Decision = 'run' | 'ask' | 'suggest' | 'escalate' | 'refuse';
  * before it takes effect.
  */
 export async function decide(incident: Incident, deps: DecideDeps): Promise<Decision> {
+  // The diagnosis (rules, or Claude when configured) is saved on the incident; `planFor` prefers its
+  // runbook among the matches, or escalates when the LLM says none fits.
+  if (deps.diagnose) incident = await deps.diagnose(incident, deps.catalog);
   const { plan, alternatives } = planFor(incident, deps.catalog);
   const base = {
     actor: 'reef',

@@ -7,6 +7,7 @@ import type { KubePort } from '../adapters/kubernetes.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { HostPort } from '../checks/check.js';
 import type { ReefConfig } from '../config/schema.js';
+import type { DiagnoseStep } from '../diagnosis/step.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { StepExecutor } from '../executors/executor.js';
 import type { IncidentStore } from '../incidents/store.js';
@@ -39,6 +40,8 @@ export interface ExecutionDeps {
   /** Default: the real host and Kubernetes ports built from the config, per run. */
   ports?: () => StepPorts;
   executors?: Readonly<Record<string, StepExecutor<unknown>>>;
+  /** The diagnosis step, run again when a run or its verification fails (see `escalate`). */
+  diagnose?: DiagnoseStep;
   /** Target lock lease (renewed while the steps run); default 60 s. */
   lockTtlMs?: number;
 }

@@ -1,8 +1,10 @@
 import type { AuditLog } from '../audit/audit-log.js';
+import type { DiagnoseStep } from '../diagnosis/step.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { IncidentEventType } from '../events/incident-event.js';
 import { canTransition, type Incident, type IncidentState, transition } from '../incidents/incident.js';
 import type { IncidentStore } from '../incidents/store.js';
+import type { Catalog } from '../runbooks/catalog.js';
 
 /** Fields a move may set along with the state. */
 type MovePatch = 'proposedRunbookId' | 'silencedUntil' | 'diagnosis';
@@ -45,10 +47,26 @@ export async function announce(
  * then moved to `escalated` when its state allows, then announced with the reason.
  */
 export async function escalate(
-  deps: { store: IncidentStore; bus: EventBus; audit: AuditLog; clock: { now(): Date } },
+  deps: {
+    store: IncidentStore;
+    bus: EventBus;
+    audit: AuditLog;
+    clock: { now(): Date };
+    /** With `rediagnose`: the diagnosis step (rules, or the LLM), run again for the escalation. */
+    diagnose?: DiagnoseStep;
+    catalog?: Catalog;
+  },
   incident: Incident,
   why: string,
-  extra: { runbookId?: string; details?: Record<string, unknown> } = {},
+  extra: {
+    runbookId?: string;
+    details?: Record<string, unknown>;
+    /**
+     * A run or its verification failed: what was believed no longer holds, so the incident is diagnosed
+     * again (DESIGN: the LLM sees new and escalated incidents) before a human hears of it.
+     */
+    rediagnose?: boolean;
+  } = {},
 ): Promise<Incident> {
   const now = deps.clock.now();
   await deps.audit.record({
@@ -62,7 +80,9 @@ export async function escalate(
     ...(extra.details ? { details: extra.details } : {}),
   });
   const moved = await moveIncident(deps.store, incident, 'escalated', now, { by: 'reef', note: why });
-  const shown = moved ?? (await deps.store.get(incident.id)) ?? incident;
+  let shown = moved ?? (await deps.store.get(incident.id)) ?? incident;
+  if (moved && extra.rediagnose && deps.diagnose && deps.catalog)
+    shown = await deps.diagnose(moved, deps.catalog, 'escalated');
   await announce(deps.bus, 'escalated', shown, now, { note: why });
   return shown;
 }

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { BullConnection } from '../schedule/queues.js';
+import { type BullConnection, quiet } from '../schedule/queues.js';
 
 /** Runbook runs and their verifications are jobs on this queue, processed by any worker. */
 export const EXECUTIONS_QUEUE = 'executions';
@@ -17,7 +17,13 @@ export type ExecutionJobData =
       /** How often the run found its target busy and waited (sets the next wait). */
       busyWaits?: number;
     }
-  | { kind: 'verify'; incidentId: string; runbookId: string }
+  | {
+      kind: 'verify';
+      incidentId: string;
+      runbookId: string;
+      /** For pushed checks (alerts): how many times it looked for the source's "resolved" so far. */
+      looks?: number;
+    }
   /** Ends a request for approval nobody answered (`since`: when it was asked, ms since the epoch). */
   | { kind: 'expire'; incidentId: string; runbookId: string; since: number };
 
@@ -34,18 +40,20 @@ export function verifyJobId(incidentId: string, runbookId: string): string {
 }
 
 export function executionsQueue(connection: BullConnection, prefix: string): Queue<ExecutionJobData> {
-  return new Queue<ExecutionJobData>(EXECUTIONS_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      // Never retried by BullMQ: a mutating step that failed is a human's call (see run-execution.ts).
-      attempts: 1,
-      // Kept a day, so a duplicate enqueue within that time still finds the job id taken; the
-      // execution record (execution-record.ts) is the lasting guard against a second run.
-      removeOnComplete: { age: 86_400, count: 1000 },
-      removeOnFail: { age: 7 * 86_400, count: 1000 },
-    },
-  });
+  return quiet(
+    new Queue<ExecutionJobData>(EXECUTIONS_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        // Never retried by BullMQ: a mutating step that failed is a human's call (see run-execution.ts).
+        attempts: 1,
+        // Kept a day, so a duplicate enqueue within that time still finds the job id taken; the
+        // execution record (execution-record.ts) is the lasting guard against a second run.
+        removeOnComplete: { age: 86_400, count: 1000 },
+        removeOnFail: { age: 7 * 86_400, count: 1000 },
+      },
+    }),
+  );
 }
 
 /** Queues the run of `runbookId` for an incident; a second call for the same pair is a no-op. */

@@ -205,6 +205,7 @@ async function runLocked(
     await finish('failed', reason);
     await escalate(deps, executing, `runbook ${runbook.id}: ${reason}; not retried`, {
       runbookId: runbook.id,
+      rediagnose: true,
     });
     // BullMQ must never retry a mutation that failed half-way unless the runbook says it is idempotent.
     if (failed.mutates && !runbook.idempotent) throw new UnrecoverableError(reason);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log.js';
+import { rediagnoseWorsened, runtimeDiagnoseStep } from '../diagnosis/step.js';
 import { errorMessage } from '../errors.js';
 import type { IncidentEvent } from '../events/incident-event.js';
 import { Catalog, loadCatalog } from '../runbooks/catalog.js';
@@ -46,6 +47,7 @@ export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn'>) {
       clock: rt.clock,
       queue: executionsQueue(rt.redis.bullConnection(), rt.prefix),
       expireAfterMs: parseDuration(rt.config.approvals.expireAfter) ?? DEFAULT_EXPIRE_AFTER_MS,
+      diagnose: runtimeDiagnoseStep(rt, log),
     };
     return built;
   };
@@ -53,6 +55,7 @@ export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn'>) {
     deps,
     afterIngest: async (events: readonly IncidentEvent[]) => {
       if (events.some((e) => e.type === 'opened')) await decideOpened(events, deps());
+      if (events.some((e) => e.type === 'worsened')) await rediagnoseWorsened(events, deps());
     },
     close: async () => {
       await built?.queue.close();
@@ -74,6 +77,7 @@ export function startExecutions(rt: Runtime, decideDeps: DecideDeps, log: Logger
     prefix: rt.prefix,
     dryRun: rt.env.dryRun,
     queue: decideDeps.queue,
+    ...(decideDeps.diagnose ? { diagnose: decideDeps.diagnose } : {}),
   };
   return startExecutionWorker(deps, { connection: rt.redis.bullConnection(), log });
 }

@@ -1,11 +1,18 @@
 import { RedisCheckMemory } from '../adapters/check-memory.js';
 import { runSweep } from '../checks/sweep.js';
+import { PUSHED_CHECK_KINDS } from '../findings/finding.js';
 import { createCheckContext } from '../runtime/check-context.js';
 import type { ExecutionDeps } from './deps.js';
 import { ExecutionRecords } from './execution-record.js';
 import { announce, escalate } from './incident-moves.js';
 
-export type VerifyOutcome = 'resolved' | 'escalated' | 'skipped';
+export type VerifyOutcome = 'resolved' | 'escalated' | 'skipped' | 'waiting';
+
+/**
+ * Incidents of pushed checks (alerts) cannot be probed again: their source says when they resolve. A
+ * verification then looks again this many times, `verify.after` apart, before escalating.
+ */
+export const PUSHED_VERIFY_LOOKS = 6;
 
 /**
  * After a run's `verify.after`: the originating check runs again for the incident's probe, and its
@@ -14,7 +21,7 @@ export type VerifyOutcome = 'resolved' | 'escalated' | 'skipped';
  * with what the run did and what the check now says.
  */
 export async function verifyExecution(
-  data: { incidentId: string; runbookId: string },
+  data: { incidentId: string; runbookId: string; looks?: number },
   deps: ExecutionDeps,
 ): Promise<VerifyOutcome> {
   const incident = await deps.store.get(data.incidentId);
@@ -26,11 +33,27 @@ export async function verifyExecution(
       ? { fingerprint: incident.fingerprint, target: `${incident.check}/${incident.target}` }
       : {}),
   };
+  if (incident?.state === 'resolved' && incident.history.some((h) => h.state === 'verifying')) {
+    // Settled before the check ran again (a sweep, a watch event, or the alert's own "resolved"): the
+    // fix held.
+    const why = `resolved after runbook ${data.runbookId} (${incident.history.at(-1)?.note ?? 'seen healthy'}), before the check ran again`;
+    await deps.audit.record({ ...base, action: 'verification', why, details: { result: 'passed' } });
+    await announce(deps.bus, 'verified', incident, deps.clock.now(), { note: why });
+    return 'resolved';
+  }
   if (incident?.state !== 'verifying') {
-    // A sweep or a watch event already settled it (resolved), or a human took it: nothing to verify.
+    // A human took it, or it is gone: nothing to verify.
     const why = `nothing to verify: incident is ${incident?.state ?? 'gone'}`;
     await deps.audit.record({ ...base, action: 'verification', why });
     return 'skipped';
+  }
+  if (PUSHED_CHECK_KINDS.has(incident.check)) {
+    const looks = (data.looks ?? 0) + 1;
+    if (looks < PUSHED_VERIFY_LOOKS) return 'waiting';
+    const why = `verification failed after runbook ${data.runbookId}: the ${incident.check} ${incident.condition} is still firing after ${looks} looks (its source has not reported it resolved)`;
+    await deps.audit.record({ ...base, action: 'verification', why, details: { result: 'failed', looks } });
+    await escalate(deps, incident, why, { runbookId: data.runbookId, rediagnose: true });
+    return 'escalated';
   }
   const { context, close } = createCheckContext(deps.config, {
     clock: deps.clock,
@@ -66,6 +89,6 @@ export async function verifyExecution(
     why,
     details: { result: 'failed', before, now },
   });
-  await escalate(deps, after, why, { runbookId: data.runbookId });
+  await escalate(deps, after, why, { runbookId: data.runbookId, rediagnose: true });
   return 'escalated';
 }

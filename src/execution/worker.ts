@@ -1,6 +1,7 @@
 import { DelayedError, Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import { observeExecution } from '../metrics/process-metrics.js';
 import { expireApproval } from '../operator/actions.js';
 import type { BullConnection } from '../schedule/queues.js';
 import { parseDuration } from '../util/duration.js';
@@ -36,7 +37,15 @@ export function startExecutionWorker(deps: ExecutionDeps, options: ExecutionWork
   const worker = new Worker<ExecutionJobData>(
     EXECUTIONS_QUEUE,
     async (job, token) => {
-      if (job.data.kind === 'verify') return verifyExecution(job.data, deps);
+      if (job.data.kind === 'verify') {
+        const verified = await verifyExecution(job.data, deps);
+        if (verified !== 'waiting') return verified;
+        // An alert's incident: look again after the runbook's verify delay.
+        const runbook = deps.catalog.get(job.data.runbookId);
+        await job.updateData({ ...job.data, looks: (job.data.looks ?? 0) + 1 });
+        await job.moveToDelayed(Date.now() + (runbook?.verify?.afterMs ?? 60_000), token);
+        throw new DelayedError();
+      }
       if (job.data.kind === 'expire') {
         const expired = await expireApproval(
           { ...deps, expireAfterMs: expireAfterMsOf(deps) },
@@ -60,6 +69,7 @@ export function startExecutionWorker(deps: ExecutionDeps, options: ExecutionWork
         throw new DelayedError();
       }
       options.log?.info({ job: job.id, status: outcome.status }, 'execution finished');
+      observeExecution(job.data.runbookId, outcome.status);
       return outcome.status;
     },
     {
@@ -162,7 +172,7 @@ async function interrupt(
     why,
   });
   const incident = await deps.store.get(incidentId);
-  if (incident) await escalate(deps, incident, why, { runbookId });
+  if (incident) await escalate(deps, incident, why, { runbookId, rediagnose: true });
   return true;
 }
 

@@ -31,6 +31,7 @@ const COPY_TRUNCATE = [
   '{ [ -e "$2" ] || [ -L "$2" ]; } && exit 12',
   // Room for the whole copy first: on a nearly full disk a copy that cannot finish must not start.
   'need=$(stat -L -c %s -- "$1") || exit 10',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
   'have=$(df -Pk -- "${2%/*}" | awk \'NR==2 {print $4 * 1024}\') || exit 10',
   '[ "$have" -gt "$need" ] || { echo "need $need bytes, $have available" >&2; exit 13; }',
   'dd "if=$1" iflag=nofollow "of=$2" oflag=nofollow conv=excl bs=1M status=none || { rm -f -- "$2"; exit 10; }',

@@ -3,8 +3,14 @@ import { createHash } from 'node:crypto';
 export const SEVERITIES = ['ok', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const CHECK_KINDS = ['http', 'certificate', 'pods', 'disk', 'errorLogs'] as const;
+export const CHECK_KINDS = ['http', 'certificate', 'pods', 'disk', 'errorLogs', 'alert'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
+
+/**
+ * Checks whose findings are pushed to Reef from outside (Alertmanager's webhook: src/intake/) instead of
+ * probed by a sweep. No sweep speaks for their incidents: only their own source opens and resolves them.
+ */
+export const PUSHED_CHECK_KINDS: ReadonlySet<CheckKind> = new Set<CheckKind>(['alert']);
 
 export type FactValue =
   | string

@@ -3,7 +3,7 @@ import { planProbes } from '../checks/registry.js';
 import { type ProbeOutcome, probeKey } from '../checks/sweep.js';
 import type { ReefConfig } from '../config/schema.js';
 import type { IncidentEvent } from '../events/incident-event.js';
-import { type Finding, severityRank } from '../findings/finding.js';
+import { type Finding, PUSHED_CHECK_KINDS, severityRank } from '../findings/finding.js';
 import { parseDuration } from '../util/duration.js';
 import { type Incident, isActive, transition } from './incident.js';
 import type { IncidentStore } from './store.js';
@@ -63,7 +63,7 @@ export class IncidentTracker {
       if (probe) {
         if (probe.covers && !probe.covers.has(incident.target)) continue;
         note = probe.seen.has(incident.target) ? 'target healthy again' : 'target gone';
-      } else if (input.only === null && !configured.has(key)) {
+      } else if (input.only === null && !configured.has(key) && !PUSHED_CHECK_KINDS.has(incident.check)) {
         note = 'target no longer configured';
       } else continue;
       const event = await this.store.withLock(incident.fingerprint, () => this.close(incident.id, note));

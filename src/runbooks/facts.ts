@@ -136,7 +136,38 @@ export interface CheckFacts {
   conditions: Readonly<Record<string, FactTable>>;
   /** A realistic finding target, for lint-time samples of `{{target}}`. */
   sampleTarget: string;
+  /**
+   * Set for checks whose conditions are open-ended (an alert's condition is its alertname, any name):
+   * every condition carries these facts, and any other fact name is an optional scalar (a label that
+   * some alerts carry). Rendering refuses a step whose fact is missing, so lint only warns.
+   */
+  open?: { facts: FactTable; other: FactSpec };
 }
+
+// src/intake/alert-finding.ts: an alert's labels, its summary and description annotations, and Reef's
+// own facts about it. Labels vary by alert, so the common ones are listed with realistic samples.
+const alertFacts: FactTable = {
+  alertname: scalar('KubePodCrashLooping'),
+  alertFingerprint: scalar('1a30ba71cca2921f'),
+  startsAt: scalar('2025-01-01T00:00:00.000Z'),
+  generatorURL: optional('http://prometheus.example.org:9090/graph'),
+  summary: optional('Pod is crash looping.'),
+  description: optional('Pod default/web is in waiting state (reason: CrashLoopBackOff).'),
+  severity: optional('critical'),
+  namespace: optional('default'),
+  pod: optional('web-7d9f8b6c5-x2x4z'),
+  container: optional('web'),
+  deployment: optional('web'),
+  statefulset: optional('db'),
+  daemonset: optional('node-agent'),
+  node: optional('node-1'),
+  instance: optional('web-1:9100'),
+  job: optional('node-exporter'),
+  mountpoint: optional('/var'),
+  device: optional('/dev/sda2'),
+  service: optional('web'),
+  cluster: optional('home'),
+};
 
 export const CHECK_FACTS: Readonly<Record<CheckKind, CheckFacts>> = {
   pods: {
@@ -201,7 +232,17 @@ export const CHECK_FACTS: Readonly<Record<CheckKind, CheckFacts>> = {
     sampleTarget: 'api-errors',
     conditions: { 'error-spike': errorLogFacts, ok: errorLogFacts },
   },
+  alert: {
+    sampleTarget: 'default/web-7d9f8b6c5-x2x4z',
+    conditions: {},
+    open: { facts: alertFacts, other: optional('example') },
+  },
 };
+
+/** Whether runbooks may match any condition of `check` (alerts: the condition is the alertname). */
+export function acceptsAnyCondition(check: CheckKind): boolean {
+  return CHECK_FACTS[check].open !== undefined;
+}
 
 /** The conditions a check reports, `ok` excepted (no runbook fixes a healthy target). */
 export function problemConditions(check: CheckKind): string[] {
@@ -210,13 +251,19 @@ export function problemConditions(check: CheckKind): string[] {
 
 /**
  * What is known of fact `name` across `conditions` of `check`: absent from all of them, present in some
- * (or optional, or nullable: may fail to render), or always there. `shape` is the first seen.
+ * (or optional, or nullable: may fail to render), or always there. `shape` is the first seen. For a check
+ * with open conditions (alerts), a name not in its table is an optional scalar: some label.
  */
 export function factAcross(
   check: CheckKind,
   conditions: readonly string[],
   name: string,
 ): { presence: 'never' | 'sometimes' | 'always'; spec: FactSpec | undefined } {
+  const open = CHECK_FACTS[check].open;
+  if (open) {
+    const spec = open.facts[name] ?? open.other;
+    return { presence: spec.always && !spec.nullable ? 'always' : 'sometimes', spec };
+  }
   const specs = conditions.map((c) => CHECK_FACTS[check].conditions[c]?.[name]);
   const found = specs.filter((s): s is FactSpec => s !== undefined);
   if (found.length === 0) return { presence: 'never', spec: undefined };
@@ -226,6 +273,8 @@ export function factAcross(
 
 /** Every fact name a check produces under `conditions`, for "known facts" in lint messages. */
 export function factNames(check: CheckKind, conditions: readonly string[]): string[] {
+  const open = CHECK_FACTS[check].open;
+  if (open) return Object.keys(open.facts).sort();
   const names = new Set<string>();
   for (const c of conditions)
     for (const n of Object.keys(CHECK_FACTS[check].conditions[c] ?? {})) names.add(n);

@@ -1,5 +1,5 @@
 import type { CheckKind } from '../findings/finding.js';
-import { factAcross, factNames } from './facts.js';
+import { acceptsAnyCondition, factAcross, factNames } from './facts.js';
 import type { ProblemSink } from './problem-sink.js';
 import { exprProblem, factName, parseTemplate, type TemplatePlace } from './templates.js';
 
@@ -43,6 +43,11 @@ export function checkTemplates(
     } else if (spec && spec.shape !== 'scalar') {
       sink.error(at, `{{facts.${name}}} is a ${spec.shape}, and a template takes one value`);
       ok = false;
+    } else if (presence === 'sometimes' && place === 'step' && acceptsAnyCondition(check)) {
+      sink.warn(
+        at,
+        `{{facts.${name}}}: alert facts are the alert's labels, and not every alert carries "${name}"; the step is refused for an alert without it`,
+      );
     } else if (presence === 'sometimes' && place === 'step') {
       sink.warn(
         at,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { StepExecutor } from '../executors/executor.js';
 import type { CheckKind } from '../findings/finding.js';
 import { parseDuration } from '../util/duration.js';
-import { problemConditions } from './facts.js';
+import { acceptsAnyCondition, problemConditions } from './facts.js';
 import { readFrontMatter } from './front-matter.js';
 import { lintSteps } from './lint-steps.js';
 import { checkTemplates } from './lint-templates.js';
@@ -130,7 +130,8 @@ function checkRules(runbook: Runbook, conditions: string[], check: CheckKind, si
     : () => ['match', 'condition'];
   conditions.forEach((condition, i) => {
     if (condition === 'ok') sink.error(at(i), 'a runbook never matches "ok": healthy targets need no fix');
-    else if (!known.includes(condition))
+    // An alert's condition is its alertname: any name Alertmanager may send.
+    else if (!known.includes(condition) && !acceptsAnyCondition(check))
       sink.error(
         at(i),
         `${check} findings never have condition "${condition}" (they have: ${known.join(', ')})`,

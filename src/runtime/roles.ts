@@ -1,10 +1,18 @@
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { startBrainstorm } from '../brainstorm/worker.js';
 import type { SweepResult } from '../checks/sweep.js';
 import { errorMessage } from '../errors.js';
 import { startDeciding, startExecutions } from '../execution/start.js';
-import { CHECKS_QUEUE, checksQueue, SWEEP_JOB, type SweepJobData } from '../schedule/queues.js';
-import { upsertSchedules } from '../schedule/scheduler.js';
+import { NoticeBus } from '../memory/notices.js';
+import {
+  brainstormQueue,
+  CHECKS_QUEUE,
+  checksQueue,
+  SWEEP_JOB,
+  type SweepJobData,
+} from '../schedule/queues.js';
+import { upsertBrainstormSchedule, upsertSchedules } from '../schedule/scheduler.js';
 import type { ChatSurface } from '../surfaces/chat-surface.js';
 import type { Runtime } from './runtime.js';
 import { processSweep } from './sweep-processor.js';
@@ -20,6 +28,12 @@ export async function startScheduler(rt: Runtime, log: Logger, options: { runNow
   const queue = checksQueue(rt.redis.bullConnection(), rt.prefix);
   await upsertSchedules(queue, rt.config);
   log.info({ pattern: rt.config.schedule.checks, tz: rt.config.timezone }, 'sweep schedule upserted');
+  const brainstorm = brainstormQueue(rt.redis.bullConnection(), rt.prefix);
+  await upsertBrainstormSchedule(brainstorm, rt.config);
+  log.info(
+    { pattern: rt.config.schedule.brainstorm, tz: rt.config.timezone },
+    'brainstorm schedule upserted',
+  );
   if (options.runNow) {
     // One boot sweep per minute, however many processes boot together.
     const minute = Math.floor(rt.clock.now().getTime() / 60_000);
@@ -29,6 +43,7 @@ export async function startScheduler(rt: Runtime, log: Logger, options: { runNow
     name: 'scheduler',
     async stop() {
       await queue.close();
+      await brainstorm.close();
     },
   };
 }
@@ -38,6 +53,7 @@ export function startWorker(rt: Runtime, log: Logger): Role {
   const latencyHints = new Map<string, number>();
   const deciding = startDeciding(rt, log);
   const executions = startExecutions(rt, deciding.deps(), log);
+  const brainstorm = startBrainstorm(rt, log);
   const worker = new Worker<SweepJobData, SweepResult>(
     CHECKS_QUEUE,
     async (job) => {
@@ -72,6 +88,7 @@ export function startWorker(rt: Runtime, log: Logger): Role {
     name: 'worker',
     async stop() {
       await worker.close();
+      await brainstorm.stop();
       await executions.stop();
       await deciding.close();
     },
@@ -89,12 +106,23 @@ export function startSurface(rt: Runtime, surface: ChatSurface, log: Logger): Ro
     controller.signal,
     (message) => log.warn({ err: message }, 'event delivery failed; retrying'),
   );
+  // Digests and alerts (not about one incident) come on a stream of their own.
+  const noticeConnection = rt.redis.connect({ blocking: true });
+  noticeConnection.on('error', () => {});
+  const notices = new NoticeBus(rt.connection, rt.prefix).deliver(
+    noticeConnection,
+    surface,
+    controller.signal,
+    (message) => log.warn({ err: message }, 'notice delivery failed; retrying'),
+  );
   return {
     name: `surface:${surface.name}`,
     async stop() {
       controller.abort();
       await done;
+      await notices;
       blocking.disconnect();
+      noticeConnection.disconnect();
     },
   };
 }

@@ -48,6 +48,8 @@ export async function openRuntime(options: OpenRuntimeOptions = {}): Promise<Run
   const redis = await resolveRedis({
     url: env.redisUrl,
     explicit: env.redisUrlExplicit,
+    sentinel: env.redisSentinel,
+    password: env.redisPassword,
     dataDir: env.dataDir,
     mayStartPrivate: options.mayStartPrivateRedis ?? false,
     log: options.log,

@@ -5,7 +5,9 @@ import { latencyHintsFrom, runSweep, type SweepResult, type SweepRun } from '../
 import type { ReefConfig } from '../config/schema.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { IncidentEvent } from '../events/incident-event.js';
+import { recordSweep } from '../history/record-sweep.js';
 import type { IncidentTracker } from '../incidents/tracker.js';
+import { observeSweep } from '../metrics/process-metrics.js';
 import type { SweepJobData } from '../schedule/queues.js';
 import { createCheckContext } from './check-context.js';
 
@@ -49,10 +51,13 @@ export async function processSweep(
     await close();
   }
   for (const [key, ms] of latencyHintsFrom(run)) deps.latencyHints.set(key, ms);
+  observeSweep(run); // this process's /metrics: sweeps, probe durations, findings by severity
   const { outcomes, ...result } = run;
   const events = await deps.tracker.ingest({ outcomes, only: result.only }, deps.config);
   await deps.bus.publish(events);
   await deps.afterIngest?.(events);
+  // Metric history for the Nightly Brainstorm (drift, forecasts, restarts): a few numbers per target.
+  await recordSweep(deps.redis, deps.prefix, deps.config, result.findings, deps.clock.now());
   const counts = { ok: 0, warning: 0, critical: 0, errors: result.errors.length };
   for (const f of result.findings) counts[f.severity]++;
   const last: LastSweep = {

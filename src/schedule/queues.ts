@@ -15,16 +15,54 @@ export interface SweepJobData {
 }
 
 export function checksQueue(connection: BullConnection, prefix: string): Queue<SweepJobData> {
-  return new Queue<SweepJobData>(CHECKS_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      removeOnComplete: { age: 3600, count: 200 },
-      removeOnFail: { age: 86_400, count: 500 },
-    },
-  });
+  return quiet(
+    new Queue<SweepJobData>(CHECKS_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        removeOnComplete: { age: 3600, count: 200 },
+        removeOnFail: { age: 86_400, count: 500 },
+      },
+    }),
+  );
 }
 
 export function checksQueueEvents(connection: BullConnection, prefix: string): QueueEvents {
   return new QueueEvents(CHECKS_QUEUE, { connection, prefix });
+}
+
+/** The Nightly Brainstorm: scheduled (`schedule.brainstorm` in `timezone`) jobs, processed by workers. */
+export const BRAINSTORM_QUEUE = 'brainstorm';
+export const BRAINSTORM_SCHEDULER_ID = 'brainstorm';
+export const BRAINSTORM_JOB = 'brainstorm';
+
+export interface BrainstormJobData {
+  trigger: string;
+}
+
+export function brainstormQueue(connection: BullConnection, prefix: string): Queue<BrainstormJobData> {
+  return quiet(
+    new Queue<BrainstormJobData>(BRAINSTORM_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        // A missed night is written by the next run or by `reef brainstorm --date`; never retried blindly.
+        attempts: 1,
+        removeOnComplete: { age: 7 * 86_400, count: 50 },
+        removeOnFail: { age: 30 * 86_400, count: 100 },
+      },
+    }),
+  );
+}
+
+/**
+ * A queue whose connection errors are not printed as raw stack traces: ioredis reconnects on its own
+ * (a Redis restart, a Sentinel failover), each call on the queue still rejects with its error for its
+ * caller, and `/healthz` names an unreachable Redis.
+ */
+export function quiet<Q extends { on(event: 'error', listener: (error: Error) => void): unknown }>(
+  queue: Q,
+): Q {
+  queue.on('error', () => {});
+  return queue;
 }

@@ -1,6 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { ReefConfig } from '../config/schema.js';
-import { SWEEP_JOB, SWEEP_SCHEDULER_ID, type SweepJobData } from './queues.js';
+import {
+  BRAINSTORM_JOB,
+  BRAINSTORM_SCHEDULER_ID,
+  type BrainstormJobData,
+  SWEEP_JOB,
+  SWEEP_SCHEDULER_ID,
+  type SweepJobData,
+} from './queues.js';
 
 export interface ScheduleInfo {
   id: string;
@@ -22,7 +29,23 @@ export async function upsertSchedules(queue: Queue<SweepJobData>, config: ReefCo
   );
 }
 
-export async function listSchedules(queue: Queue<SweepJobData>): Promise<ScheduleInfo[]> {
+/**
+ * The Nightly Brainstorm's Job Scheduler: `schedule.brainstorm` (default 04:00) in `timezone`. BullMQ
+ * computes each next run with cron-parser in that zone, so a daylight-saving change neither skips nor
+ * doubles the run (see test/brainstorm/schedule-dst.test.ts).
+ */
+export async function upsertBrainstormSchedule(
+  queue: Queue<BrainstormJobData>,
+  config: ReefConfig,
+): Promise<void> {
+  await queue.upsertJobScheduler(
+    BRAINSTORM_SCHEDULER_ID,
+    { pattern: config.schedule.brainstorm, tz: config.timezone },
+    { name: BRAINSTORM_JOB, data: { trigger: 'schedule' } },
+  );
+}
+
+export async function listSchedules<D>(queue: Queue<D>): Promise<ScheduleInfo[]> {
   const schedulers = await queue.getJobSchedulers(0, -1, true);
   return schedulers.map((s) => ({ id: s.key, pattern: s.pattern, tz: s.tz, next: s.next }));
 }

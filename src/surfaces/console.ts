@@ -1,8 +1,10 @@
 import type { Writable } from 'node:stream';
+import { diagnosisLine } from '../diagnosis/format.js';
 import type { IncidentEvent } from '../events/incident-event.js';
+import { redactText } from '../secrets/redact.js';
 import { formatDuration } from '../util/duration.js';
 import { formatClock } from '../util/time.js';
-import type { ChatSurface } from './chat-surface.js';
+import type { ChatSurface, Digest } from './chat-surface.js';
 import { type Colors, colors, factsLine, severityLabel } from './format.js';
 
 /**
@@ -25,8 +27,29 @@ export class ConsoleSurface implements ChatSurface {
     this.out.write(`${text}\n`);
   }
 
+  /** The Brainstorm digest: its summary, where the report is kept, then the whole report. */
+  async postDigest(digest: Digest): Promise<void> {
+    const { c } = this;
+    const rule = c.dim('─'.repeat(60));
+    this.out.write(
+      [
+        rule,
+        c.bold(digest.title),
+        digest.summary,
+        digest.path
+          ? c.dim(`Report in memory: ${digest.path}`)
+          : c.yellow('The report is not in memory; it follows in full.'),
+        rule,
+        digest.markdown.trimEnd(),
+        rule,
+        '',
+      ].join('\n'),
+    );
+  }
+
   async notify(event: IncidentEvent): Promise<void> {
-    this.out.write(`${this.render(event)}\n`);
+    // Facts and summaries come from the watched systems: nothing credential-shaped reaches the terminal.
+    this.out.write(`${redactText(this.render(event))}\n`);
   }
 
   render(event: IncidentEvent): string {
@@ -54,6 +77,7 @@ export class ConsoleSurface implements ChatSurface {
       case 'awaiting-approval':
         return [
           `${when} ${c.yellow(c.bold('APPROVAL NEEDED'))} ${what} ${i.condition}: ${event.note ?? ''}`,
+          ...(i.diagnosis ? [`           ${c.dim(diagnosisLine(i.diagnosis))}`] : []),
           `           ${c.cyan(`→ reef approve ${i.id}`)}  ${c.cyan(`reef plan ${i.id}`)}  ${c.cyan(`reef dismiss ${i.id}`)}`,
         ].join('\n');
       case 'suggested':
@@ -71,7 +95,7 @@ export class ConsoleSurface implements ChatSurface {
       case 'verified':
         return `${when} ${c.green(c.bold('VERIFIED'))} ${what}: ${event.note ?? ''}`;
       case 'escalated':
-        return `${when} ${c.red(c.bold('ESCALATED'))} ${what} ${i.condition}: ${event.note ?? 'a human decides'}`;
+        return `${when} ${c.red(c.bold('ESCALATED'))} ${what} ${i.condition}: ${event.note ?? 'a human decides'}${i.diagnosis ? `\n           ${c.dim(diagnosisLine(i.diagnosis))}` : ''}`;
     }
   }
 }

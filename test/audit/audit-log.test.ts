@@ -112,7 +112,8 @@ describe('audit log (real Redis, real data directory)', () => {
         actor: 'U024BE7LH',
         action: 'approval',
         incidentId: '7',
-        why: 'approved in Slack',
+        // A reason quoting what a step saw: a credential in it is redacted like one in details.
+        why: `approved in Slack; the step logs in with postgres://reef:${'hunter2'}-pw@db:5432/app`,
       }),
       await audit.record({
         actor: 'reef',
@@ -139,6 +140,8 @@ describe('audit log (real Redis, real data directory)', () => {
       list: [{ apiKey: '[redacted]' }, 3],
       SLACK_SIGNING_SECRET: '[redacted]',
     });
+    expect(written[1]!.why).toMatch(/^approved in Slack; the step logs in with postgres:\/\/reef:\[REDACTED/);
+    expect(raw).not.toContain('hunter2');
     expect(written[2]!.outputDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(Object.keys(JSON.parse(lines[1]!))).toEqual(['id', 'at', 'actor', 'action', 'incidentId', 'why']);
     const auditDir = path.join(dataDir, 'audit');

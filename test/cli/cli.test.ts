@@ -292,7 +292,13 @@ describe('reef CLI', () => {
       expect(res.status).toBe(200);
       const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean }> };
       expect(body.status).toBe('ok');
-      expect(Object.keys(body.checks)).toEqual(['redis', 'schedule', 'roles']);
+      expect(Object.keys(body.checks)).toEqual(['redis', 'schedulers', 'workers', 'roles']);
+      // For orchestrators: the process answers, and can do its own work.
+      const live = await fetch(`http://127.0.0.1:${port}/livez`);
+      expect([live.status, await live.json()]).toEqual([200, { status: 'alive' }]);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(((await ready.json()) as { status: string }).status).toBe('ready');
     });
 
     it('SIGTERM lets running work finish and exits 0', async () => {

@@ -1,6 +1,8 @@
 import { Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/adapters/clock.js';
+import { RuleDiagnoser } from '../../src/diagnosis/rule-diagnoser.js';
+import { diagnoseStep } from '../../src/diagnosis/step.js';
 import { decide } from '../../src/execution/decide.js';
 import { ExecutionRecords } from '../../src/execution/execution-record.js';
 import { EXECUTIONS_QUEUE, enqueueRun, runJobId } from '../../src/execution/queue.js';
@@ -78,6 +80,42 @@ describe('executions (fake API server, real Redis and BullMQ)', () => {
       /verification failed after runbook pod-restart: before: evicted pod apps\/web-6b7-v/,
     );
     expect(note).toMatch(/now: still CrashLoopBackOff: container app is crash-looping/);
+  });
+
+  it('a failed verification diagnoses the incident again before the escalation is announced', async () => {
+    h.crashingPod('web-6b7-r');
+    const incident = (await h.sweep('web-6b7-r'))!;
+    // The real rule diagnoser, through the real diagnosis step; the triggers it sees are recorded.
+    const rules = new RuleDiagnoser(systemClock);
+    const triggers: string[] = [];
+    const diagnose = diagnoseStep({
+      diagnoser: {
+        name: 'rules',
+        diagnose: (context) => {
+          triggers.push(context.trigger);
+          return rules.diagnose(context);
+        },
+      },
+      store: h.state.store,
+      clock: systemClock,
+    });
+    const deps = { ...h.state.deps, diagnose };
+    expect(
+      (await runExecution({ incidentId: incident.id, runbookId: 'pod-restart', by: 'test' }, deps)).status,
+    ).toBe('succeeded');
+    h.crashingPod('web-6b7-r');
+    const w = startExecutionWorker(deps, { connection: { url: redisUrl() } });
+    h.later(() => w.stop());
+    const escalated = await eventually('escalation', async () => {
+      const now = await h.state.store.get(incident.id);
+      return now?.state === 'escalated' ? now : undefined;
+    });
+    expect(triggers).toEqual(['escalated']);
+    expect(escalated.diagnosis).toMatchObject({ diagnoser: 'rules', recommendedRunbookId: 'pod-restart' });
+    const events = (await h.state.redis.xrange(`${h.state.prefix}:events`, '-', '+')).map(
+      ([, f]) => JSON.parse(f[1]!) as { type: string; incident: Incident },
+    );
+    expect(events.find((e) => e.type === 'escalated')?.incident.diagnosis?.at).toBe(escalated.diagnosis?.at);
   });
 
   it('the third run in a day on the same owner says the escalation message', async () => {

@@ -119,7 +119,8 @@ describe('scheduler and worker processes', () => {
     const a = spawnRole('worker');
     const b = spawnRole('worker');
     const q = new Queue(CHECKS_QUEUE, { connection: { url: redisUrl() }, prefix });
-    for (let i = 0; i < 50 && (await q.getWorkersCount()) < 2; i++)
+    // Waits for both to connect (a loaded CI machine may take several seconds to start a process).
+    for (let i = 0; i < 300 && (await q.getWorkersCount()) < 2; i++)
       await new Promise((r) => setTimeout(r, 100));
     expect(await q.getWorkersCount()).toBe(2);
     const jobs = 20;
@@ -146,7 +147,7 @@ describe('scheduler and worker processes', () => {
     );
     const worker = spawnRole('worker');
     const q = new Queue(CHECKS_QUEUE, { connection: { url: redisUrl() }, prefix });
-    for (let i = 0; i < 50 && (await q.getWorkersCount()) < 1; i++)
+    for (let i = 0; i < 300 && (await q.getWorkersCount()) < 1; i++)
       await new Promise((r) => setTimeout(r, 100));
     const check = runCli(['check', '--json', '-c', configFile], { env: { REDIS_URL: redisUrl() } });
     for (let i = 0; i < 100 && !server.hits.get('/slow'); i++) await new Promise((r) => setTimeout(r, 50));

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { planProbes } from '../../checks/registry.js';
 import { configJsonSchema, loadConfig } from '../../config/load.js';
+import { configReference } from '../../config/reference.js';
 import { type CliIo, print } from '../io.js';
 
 /** `reef config validate`: load and validate; exit 0 and a summary, or every problem and exit 2. */
@@ -22,6 +23,17 @@ export function validateCommand(options: { config?: string }, io: CliIo): number
 /** `reef config schema [--out F]`: the JSON Schema for editor completion. */
 export function schemaCommand(options: { out?: string }, io: CliIo): number {
   const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+  if (options.out) {
+    const file = path.resolve(io.cwd, options.out);
+    writeFileSync(file, text);
+    print(io.err, `wrote ${file}`);
+  } else io.out.write(text);
+  return 0;
+}
+
+/** `reef config reference [--out F]`: the configuration reference in Markdown (docs/configuration.md). */
+export function referenceCommand(options: { out?: string }, io: CliIo): number {
+  const text = configReference(configJsonSchema() as Parameters<typeof configReference>[0]);
   if (options.out) {
     const file = path.resolve(io.cwd, options.out);
     writeFileSync(file, text);

@@ -1,10 +1,11 @@
 import { errorMessage, ReefError } from '../../errors.js';
-import { healthReport, startHttpServer } from '../../runtime/http-server.js';
+import { startAlertmanagerIntake } from '../../intake/start-intake.js';
+import { startMetrics } from '../../metrics/start-metrics.js';
+import { firstRoute, healthReport, startHttpServer } from '../../runtime/http-server.js';
 import { createLogger } from '../../runtime/logger.js';
 import { startWatches } from '../../runtime/pod-watch.js';
 import { type Role, startScheduler, startSurface, startWorker } from '../../runtime/roles.js';
 import { openRuntime } from '../../runtime/runtime.js';
-import { checksQueue, SWEEP_SCHEDULER_ID } from '../../schedule/queues.js';
 import { ConsoleSurface } from '../../surfaces/console.js';
 import { type CliIo, print } from '../io.js';
 
@@ -52,25 +53,33 @@ export async function runCommand(
     await rt.close();
   };
   try {
-    const surface = new ConsoleSurface(io.out, rt.config.timezone, io.color);
-    if (roles.includes('bot') && rt.env.slackBotToken) {
-      log.warn('SLACK_BOT_TOKEN is set but this build has no Slack surface yet; incidents go to the console');
-    }
+    // SLACK_BOT_TOKEN set: the Slack surface (loaded only then: Bolt is heavy); else the console.
+    const slack = roles.includes('bot')
+      ? await (await import('../../surfaces/slack/start-slack.js')).startSlack(rt, log, io.env)
+      : undefined;
+    const surface = slack?.surface ?? new ConsoleSurface(io.out, rt.config.timezone, io.color);
     if (roles.includes('worker')) running.push(startWorker(rt, log));
     if (roles.includes('bot')) running.push(startSurface(rt, surface, log));
+    if (slack) running.push(slack.role);
     const host = io.env.REEF_HTTP_HOST || '127.0.0.1';
-    if (all || roles.includes('bot')) {
+    // `reef start` and `reef bot` always serve HTTP; a lone worker or scheduler only when REEF_HTTP_PORT
+    // is set (as the container image does), for its /healthz and its own /metrics.
+    const front = all || roles.includes('bot');
+    if (front || io.env.REEF_HTTP_PORT) {
       // Up before the first sweep: the embedded default config checks this very endpoint.
-      const queue = checksQueue(rt.redis.bullConnection(), rt.prefix);
-      running.push({ name: 'health-queue', stop: () => queue.close() });
-      const names = () => running.map((r) => r.name).filter((n) => n !== 'health-queue');
+      const metrics = startMetrics(rt, log);
+      running.push(metrics.role);
+      // Alertmanager's webhook goes to the process that talks to humans, beside /slack/events.
+      const intake = front ? startAlertmanagerIntake(rt, log, io.env) : undefined;
+      if (intake) running.push(intake.role);
+      const names = () => running.map((r) => r.name).filter((n) => n !== 'metrics' && n !== 'intake');
+      const routes = [slack?.handleHttp, intake?.route, metrics.route].filter((r) => r !== undefined);
       try {
-        http = await startHttpServer(rt.env.httpPort, host, () =>
-          healthReport(
-            rt,
-            names(),
-            async () => (await queue.getJobScheduler(SWEEP_SCHEDULER_ID)) !== undefined,
-          ),
+        http = await startHttpServer(
+          rt.env.httpPort,
+          host,
+          () => healthReport(rt, names(), metrics.queues),
+          firstRoute(...routes),
         );
       } catch (error) {
         throw new ReefError(
@@ -86,9 +95,11 @@ export async function runCommand(
       running.push(await startScheduler(rt, log, { runNow: all && rt.config.sweep.runOnStart }));
       running.push(startWatches(rt, log));
     }
-    await surface.say(
+    // The banner is for the terminal that started Reef, whichever surface talks to humans.
+    print(
+      io.out,
       [
-        `Reef is running (${roles.join(', ')}) — console surface, ${rt.redis.label}, prefix "${rt.prefix}".`,
+        `Reef is running (${roles.join(', ')}) — ${slack ? `Slack surface (${slack.mode === 'socket' ? 'Socket Mode' : 'HTTP, /slack/events'})` : 'console surface'}, ${rt.redis.label}, prefix "${rt.prefix}".`,
         `Config: ${rt.loaded.path}${rt.loaded.embedded ? ' (embedded default; put your own in ./reef.yaml)' : ''}`,
         `Sweeps: "${rt.config.schedule.checks}" in ${rt.config.timezone}${all && rt.config.sweep.runOnStart ? ', first sweep now' : ''}.` +
           (http ? ` Health: http://${host}:${http.port}/healthz` : ''),

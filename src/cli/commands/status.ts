@@ -1,8 +1,9 @@
+import { formatLlmStatus, readLlmStatus } from '../../diagnosis/llm-status.js';
 import { PauseFlag } from '../../guardrails/pause.js';
 import { openRuntime } from '../../runtime/runtime.js';
 import { readLastSweep } from '../../runtime/sweep-processor.js';
 import { readWatchRecords } from '../../runtime/watch-record.js';
-import { checksQueue } from '../../schedule/queues.js';
+import { brainstormQueue, checksQueue } from '../../schedule/queues.js';
 import { listSchedules } from '../../schedule/scheduler.js';
 import { formatLocal, relative } from '../../util/time.js';
 import { type CliIo, print } from '../io.js';
@@ -15,11 +16,12 @@ export async function statusCommand(
 ): Promise<number> {
   const rt = await openRuntime({ configFlag: options.config, env: io.env, cwd: io.cwd });
   const queue = checksQueue(rt.redis.bullConnection(), rt.prefix);
+  const brainstorm = brainstormQueue(rt.redis.bullConnection(), rt.prefix);
   try {
     const now = rt.clock.now();
     const watched = rt.config.checks.pods.filter((t) => t.watch).map((t) => t.cluster);
     const [schedules, workers, last, current, watches, pause] = await Promise.all([
-      listSchedules(queue),
+      Promise.all([listSchedules(queue), listSchedules(brainstorm)]).then((lists) => lists.flat()),
       queue.getWorkersCount(),
       readLastSweep(rt.connection, rt.prefix),
       rt.store.current(),
@@ -27,6 +29,10 @@ export async function statusCommand(
       new PauseFlag(rt.connection, rt.prefix).isPaused(),
     ]);
     const open = current.filter((i) => i.state !== 'dismissed').sort((a, b) => Number(b.id) - Number(a.id));
+    const llm = await readLlmStatus(
+      { redis: rt.connection, prefix: rt.prefix, timezone: rt.config.timezone, llm: rt.config.llm, now },
+      io.env,
+    );
     const tz = rt.config.timezone;
     if (options.json) {
       print(
@@ -43,6 +49,7 @@ export async function statusCommand(
           lastSweep: last ?? null,
           watches: watches.map((w) => w.record ?? { cluster: w.cluster, state: 'not running' }),
           openIncidents: open,
+          llm,
         }),
       );
       return 0;
@@ -60,6 +67,7 @@ export async function statusCommand(
       print(io.out, `  ${s.id.padEnd(10)} ${(s.pattern ?? '').padEnd(14)} next ${next}`);
     }
     print(io.out, `Workers online: ${workers}`);
+    print(io.out, formatLlmStatus(llm));
     if (pause.paused) {
       print(
         io.out,
@@ -101,6 +109,7 @@ export async function statusCommand(
     return 0;
   } finally {
     await queue.close();
+    await brainstorm.close();
     await rt.close();
   }
 }
