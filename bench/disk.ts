@@ -8,25 +8,32 @@ import { createCheckContext } from '../src/runtime/check-context.js';
 import { sshdUnavailable, startSshd, type TestSshd } from '../test/fixtures/sshd.js';
 import type { Scenario, ScenarioReport } from './scenario.js';
 
-const SETUP = {
-  targets: 50,
+interface Setup {
+  targets: number;
   /** Two paths per target: two `df` pairs on one mount, like a typical `/` + `/var` on one disk. */
-  paths: ['/', '/tmp'],
-  concurrency: 64,
-} as const;
+  paths: readonly string[];
+  concurrency: number;
+}
+
+const FULL: Setup = { targets: 50, paths: ['/', '/tmp'], concurrency: 64 };
+/** `--quick`: 8 targets, so 8 hosts' key exchanges instead of 50 per run. */
+const QUICK: Setup = { ...FULL, targets: 8 };
+
+type Layout = 'direct' | 'bastion' | 'shared';
 
 /**
- * Each run is one sweep with a fresh check context, as a worker makes per scheduled sweep. `hosts`: how
- * the 50 disk targets reach the one local sshd.
+ * Each run is one sweep with a fresh check context, as a worker makes per scheduled sweep. `layout`: how
+ * the disk targets reach the one local sshd.
  */
-const RUNS = [
-  { label: '50 hosts, direct', layout: 'direct' },
-  { label: 'again (new sweep)', layout: 'direct' },
-  { label: '50 hosts via 1 bastion', layout: 'bastion' },
-  { label: '1 host, 50 targets', layout: 'shared' },
-] as const;
-
-type Layout = (typeof RUNS)[number]['layout'];
+function runsOf(setup: Setup): { label: string; layout: Layout }[] {
+  const n = setup.targets;
+  return [
+    { label: `${n} hosts, direct`, layout: 'direct' },
+    { label: 'again (new sweep)', layout: 'direct' },
+    { label: `${n} hosts via 1 bastion`, layout: 'bastion' },
+    { label: `1 host, ${n} targets`, layout: 'shared' },
+  ];
+}
 
 interface RunFigures {
   label: string;
@@ -55,9 +62,11 @@ interface RunFigures {
  */
 export const diskScenario: Scenario = {
   name: 'disk',
-  description: `one sweep of ${SETUP.targets} SSH disk targets (df -P + df -Pi for ${SETUP.paths.length} paths each) against a local sshd`,
+  description: `one sweep of ${FULL.targets} SSH disk targets (df -P + df -Pi for ${FULL.paths.length} paths each) against a local sshd`,
   deadlineMs: 90_000,
-  async run({ log, signal }) {
+  async run({ log, signal, quick }) {
+    const setup = quick ? QUICK : FULL;
+    if (quick) log(`quick: ${setup.targets} disk targets`);
     const missing = sshdUnavailable();
     if (missing) throw new Error(`needs OpenSSH's sshd: ${missing}`);
     let sshd: TestSshd | undefined;
@@ -67,23 +76,23 @@ export const diskScenario: Scenario = {
     };
     signal.addEventListener('abort', () => void release(), { once: true });
     try {
-      const rcFilesMs = await withSshd([], commandCost);
+      const rcFilesMs = await withSshd([], (s) => commandCost(setup, s));
       // bash reads ~/.bashrc for every SSH command (its stdin is a socket) unless SHLVL says it is nested;
       // the stand-in host skips it, so the runs measure Reef and sshd, not this machine's dotfiles.
       sshd = await startSshd({ config: ['SetEnv SHLVL=1'] });
       log(`sshd on 127.0.0.1:${sshd.port} (a child of this process)`);
-      const commandMs = await commandCost(sshd);
+      const commandMs = await commandCost(setup, sshd);
       log(
         `one command on an open connection: ${commandMs} ms (${rcFilesMs} ms when the shell reads root's rc files)`,
       );
       const runs: RunFigures[] = [];
-      for (const run of RUNS) {
+      for (const run of runsOf(setup)) {
         signal.throwIfAborted();
-        const figures = await measure(run.label, buildConfig(sshd, run.layout), sshd);
+        const figures = await measure(run.label, buildConfig(setup, sshd, run.layout), sshd);
         log(`${run.label}: ${figures.wallMs} ms, ${figures.connectionsOpened} connections`);
         runs.push(figures);
       }
-      return report(runs, { commandMs, rcFilesMs });
+      return report(setup, runs, { commandMs, rcFilesMs });
     } finally {
       await release();
     }
@@ -99,7 +108,7 @@ async function withSshd<T>(config: string[], fn: (sshd: TestSshd) => Promise<T>)
   }
 }
 
-function buildConfig(sshd: TestSshd, layout: Layout): ReefConfig {
+function buildConfig(setup: Setup, sshd: TestSshd, layout: Layout): ReefConfig {
   const endpoint = {
     host: sshd.host,
     port: sshd.port,
@@ -107,7 +116,7 @@ function buildConfig(sshd: TestSshd, layout: Layout): ReefConfig {
     privateKeyPath: sshd.clientKeyPath,
     hostKeyFingerprint: sshd.hostKeyFingerprint,
   };
-  const names = Array.from({ length: SETUP.targets }, (_, i) => `disk-${i}`);
+  const names = Array.from({ length: setup.targets }, (_, i) => `disk-${i}`);
   const hosts: Record<string, unknown> =
     layout === 'shared'
       ? { box: endpoint }
@@ -117,15 +126,15 @@ function buildConfig(sshd: TestSshd, layout: Layout): ReefConfig {
   if (layout === 'bastion') hosts.bastion = endpoint;
   const disk = names.map((n) => ({
     ...(layout === 'shared' ? { name: n, host: 'box' } : { host: n }),
-    paths: [...SETUP.paths],
-    // One machine plays all 50 hosts, so their 100 shells queue for the same CPUs (see the notes).
+    paths: [...setup.paths],
+    // One machine plays all the hosts, so their shells queue for the same CPUs (see the notes).
     timeoutMs: 60_000,
     // Never critical, whatever this machine's disks hold: the bench measures df, not du.
     warnPercent: 99,
     actPercent: 100,
     inodeWarnPercent: 100,
   }));
-  return configSchema.parse({ sweep: { concurrency: SETUP.concurrency }, hosts, checks: { disk } });
+  return configSchema.parse({ sweep: { concurrency: setup.concurrency }, hosts, checks: { disk } });
 }
 
 async function measure(label: string, config: ReefConfig, sshd: TestSshd): Promise<RunFigures> {
@@ -173,8 +182,8 @@ async function measure(label: string, config: ReefConfig, sshd: TestSshd): Promi
  * What one command costs on an already open connection: sshd forks a session and starts the user's shell,
  * which reads its rc files. This is the host's cost per command, paid 100 times per run below.
  */
-async function commandCost(sshd: TestSshd): Promise<number> {
-  const config = buildConfig(sshd, 'shared');
+async function commandCost(setup: Setup, sshd: TestSshd): Promise<number> {
+  const config = buildConfig(setup, sshd, 'shared');
   const hosts = createHostPort(config);
   try {
     await hosts.exec('box', ['true']);
@@ -194,7 +203,11 @@ function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-function report(runs: readonly RunFigures[], cost: { commandMs: number; rcFilesMs: number }): ScenarioReport {
+function report(
+  setup: Setup,
+  runs: readonly RunFigures[],
+  cost: { commandMs: number; rcFilesMs: number },
+): ScenarioReport {
   const load = loadavg().map((n) => n.toFixed(1));
   const row = (metric: string, cell: (r: RunFigures) => string) => [metric, ...runs.map(cell)];
   return {
@@ -213,11 +226,11 @@ function report(runs: readonly RunFigures[], cost: { commandMs: number; rcFilesM
       row('event-loop delay p99 (ms)', (r) => r.loopDelayP99Ms.toFixed(1)),
     ],
     notes: [
-      `Set-up: one OpenSSH sshd on 127.0.0.1 (ed25519 host key, pinned by fingerprint); ${SETUP.targets} disk targets, ` +
-        `paths ${SETUP.paths.join(' + ')} each, sweep concurrency ${SETUP.concurrency}; each run a fresh check context (one per sweep).`,
+      `Set-up: one OpenSSH sshd on 127.0.0.1 (ed25519 host key, pinned by fingerprint); ${setup.targets} disk targets, ` +
+        `paths ${setup.paths.join(' + ')} each, sweep concurrency ${setup.concurrency}; each run a fresh check context (one per sweep).`,
       'Connections are counted from sshd\'s own log ("Accepted publickey"), not from Reef. Through the bastion, ' +
         'each host is one more login on the same sshd, carried inside the one bastion connection.',
-      `sshd runs on this machine and plays all ${SETUP.targets} hosts (${cpus().length} CPUs, load average ${load.join(' ')} at the end): ` +
+      `sshd runs on this machine and plays all ${setup.targets} hosts (${cpus().length} CPUs, load average ${load.join(' ')} at the end): ` +
         'their key exchanges, session forks and shells share the CPUs with Reef, so wall times are bounded by the host side.',
       `One command on an open connection: ${cost.commandMs} ms with the stand-in's lean shell (sshd SetEnv SHLVL=1, so bash ` +
         `skips ~/.bashrc); ${cost.rcFilesMs} ms when bash reads root's rc files, as it does by default for SSH commands.`,
@@ -225,6 +238,6 @@ function report(runs: readonly RunFigures[], cost: { commandMs: number; rcFilesM
         .filter((r) => r.errorExample)
         .map((r) => `${r.label}: ${r.errors} check errors, e.g. ${r.errorExample}`),
     ],
-    figures: { setup: SETUP, ...cost, loadAverage: loadavg(), runs },
+    figures: { setup, ...cost, loadAverage: loadavg(), runs },
   };
 }

@@ -3,7 +3,14 @@ import type { ScenarioReport } from './scenario.js';
 import type { EvictionStats } from './support/evict-stand-in.js';
 
 export interface ExecutionsRun {
-  setup: Record<string, unknown> & { deployments: number; podsPerDeployment: number; workers: number };
+  setup: {
+    deployments: number;
+    namespaces: number;
+    podsPerDeployment: number;
+    workers: number;
+    apiLatencyMs: number;
+    verifyAfter: string;
+  };
   /** `namespace/pod` of every incident. */
   pods: readonly string[];
   records: readonly ExecutionRecord[];
@@ -101,9 +108,9 @@ export function reportExecutions(run: ExecutionsRun): ScenarioReport {
         .join(', '),
     ],
     ['job pick-ups (busy target → delayed)', `${run.attempts} (${run.attempts - runJobs} deferrals)`],
-    ['enqueue 400 approvals (ms)', String(run.enqueuedMs)],
+    [`enqueue ${n * 2} approvals (ms)`, String(run.enqueuedMs)],
     ['wall time to last execution finished (ms)', String(lastMs)],
-    ['executions per second (all 200)', perSecond.toFixed(1)],
+    [`executions per second (all ${n})`, perSecond.toFixed(1)],
     [`first ${n / 2} finished (ms) / per second`, `${half} / ${firstHalfPerSecond.toFixed(1)}`],
     ['execution median / p99 / max (ms)', fmt(figures.executionMs)],
     ['eviction step median / p99 / max (ms)', fmt(figures.evictionStepMs)],
@@ -120,10 +127,10 @@ export function reportExecutions(run: ExecutionsRun): ScenarioReport {
     ['delayed jobs left (verifications + approval expiries)', String(verifyDelayed)],
   ];
   const notes = [
-    `Set-up: ${run.setup.deployments} Deployments × ${run.setup.podsPerDeployment} crash-looping pods in ${String(run.setup.namespaces)} namespaces; incidents from the real pods check, tracker and decide (pod-restart in mode approve → awaiting-approval).`,
-    `Then each approval (audit entry + enqueueRun) twice at once, ${run.setup.workers} real execution workers (default concurrency 4, busy target retried after 250 ms, doubling), fake API server (test/fixtures) in a child process answering after ${String(run.setup.apiLatencyMs)} ms, real Redis.`,
+    `Set-up: ${run.setup.deployments} Deployments × ${run.setup.podsPerDeployment} crash-looping pods in ${run.setup.namespaces} namespaces; incidents from the real pods check, tracker and decide (pod-restart in mode approve → awaiting-approval).`,
+    `Then each approval (audit entry + enqueueRun) twice at once, ${run.setup.workers} real execution workers (default concurrency 4, busy target retried after 250 ms, doubling), fake API server (test/fixtures) in a child process answering after ${run.setup.apiLatencyMs} ms, real Redis.`,
     'Two incidents share each target: the one that finds the target locked is delayed (worker.ts busyDelayMs, 250 ms doubling up to 15 s), which sets the wall time; the first-half figure is the throughput before it.',
-    `Verification (verify.after ${String(run.setup.verifyAfter)}) stays a delayed job and is not measured, as does each request's approval expiry (30 min).`,
+    `Verification (verify.after ${run.setup.verifyAfter}) stays a delayed job and is not measured, as does each request's approval expiry (30 min).`,
   ];
   return { table, notes, figures };
 }

@@ -23,20 +23,31 @@ import { createCheckContext } from '../src/runtime/check-context.js';
 import { writeKubeconfig } from '../test/fixtures/kubeconfig.js';
 import { reportExecutions } from './executions-report.js';
 import type { Scenario } from './scenario.js';
-import { type EvictStandIn, startEvictStandIn } from './support/evict-stand-in.js';
+import { type EvictStandIn, type EvictStandInSpec, startEvictStandIn } from './support/evict-stand-in.js';
 
-export const SETUP = {
+interface Setup extends EvictStandInSpec {
+  workers: number;
+  /** Every API answer is delayed this long once the incidents exist, so an execution takes real time. */
+  apiLatencyMs: number;
+  /** verify.after of the bench's runbook copy: verifications stay delayed jobs during the measurement. */
+  verifyAfter: string;
+  pollMs: number;
+  completionTimeoutMs: number;
+}
+
+const FULL: Setup = {
   deployments: 100,
   namespaces: 10,
   podsPerDeployment: 2,
   workers: 2,
-  /** Every API answer is delayed this long once the incidents exist, so an execution takes real time. */
   apiLatencyMs: 20,
-  /** verify.after of the bench's runbook copy: verifications stay delayed jobs during the measurement. */
   verifyAfter: '10m',
   pollMs: 10,
   completionTimeoutMs: 40_000,
-} as const;
+};
+
+/** `--quick`: 20 targets, 40 incidents; still two per target, so the busy-target deferral happens. */
+const QUICK: Setup = { ...FULL, deployments: 20, namespaces: 4 };
 
 const RUNBOOK = 'pod-restart';
 const TERMINAL = new Set(['succeeded', 'failed', 'refused', 'dry-run', 'interrupted']);
@@ -49,9 +60,12 @@ const TERMINAL = new Set(['succeeded', 'failed', 'refused', 'dry-run', 'interrup
  */
 export const executionsScenario: Scenario = {
   name: 'executions',
-  description: `${SETUP.deployments * SETUP.podsPerDeployment} incidents approved at once across ${SETUP.deployments} targets: executions/s, exactly-once, one execution per target at a time`,
+  description: `${FULL.deployments * FULL.podsPerDeployment} incidents approved at once across ${FULL.deployments} targets: executions/s, exactly-once, one execution per target at a time`,
   deadlineMs: 55_000,
-  async run({ log, signal }) {
+  async run({ log, signal, quick }) {
+    const setup = quick ? QUICK : FULL;
+    const incidentCount = setup.deployments * setup.podsPerDeployment;
+    if (quick) log(`quick: ${incidentCount} incidents on ${setup.deployments} targets`);
     const dir = await mkdtemp(path.join(tmpdir(), 'reef-bench-exec-'));
     const prefix = `reef-bench-exec-${process.pid}-${Date.now().toString(36)}`;
     let standIn: EvictStandIn | undefined;
@@ -72,7 +86,8 @@ export const executionsScenario: Scenario = {
     };
     signal.addEventListener('abort', () => void release(), { once: true });
     try {
-      standIn = await startEvictStandIn(SETUP);
+      const { deployments, namespaces, podsPerDeployment } = setup;
+      standIn = await startEvictStandIn({ deployments, namespaces, podsPerDeployment });
       log(`API server stand-in in child pid ${standIn.pid} at ${standIn.url}`);
       const kubeconfig = await writeKubeconfig(dir, [{ name: 'bench', server: standIn.url }]);
       redisHandle = await resolveRedis({
@@ -93,7 +108,7 @@ export const executionsScenario: Scenario = {
         clusters: { bench: { kubeconfig } },
         checks: { pods: [{ cluster: 'bench' }] },
       });
-      const catalog = loadCatalog(await writeRunbook(dir));
+      const catalog = loadCatalog(await writeRunbook(dir, setup.verifyAfter));
       if (!catalog.get(RUNBOOK)) throw new Error(`the bench copy of ${RUNBOOK} did not load`);
       const redis = connect();
       const bull = handle.bullConnection();
@@ -102,14 +117,14 @@ export const executionsScenario: Scenario = {
 
       const incidents = await openIncidents(config, catalog, redis, prefix, queue);
       const awaiting = incidents.filter((i) => i.state === 'awaiting-approval');
-      if (awaiting.length !== SETUP.deployments * SETUP.podsPerDeployment)
-        throw new Error(`expected 200 incidents awaiting approval, got ${awaiting.length}`);
+      if (awaiting.length !== incidentCount)
+        throw new Error(`expected ${incidentCount} incidents awaiting approval, got ${awaiting.length}`);
       log(`${awaiting.length} incidents awaiting approval`);
-      await standIn.setLatency(SETUP.apiLatencyMs);
+      await standIn.setLatency(setup.apiLatencyMs);
       signal.throwIfAborted();
 
       let attempts = 0;
-      for (let w = 0; w < SETUP.workers; w++) {
+      for (let w = 0; w < setup.workers; w++) {
         const deps = depsFor(config, catalog, connect(), prefix, bull);
         closers.push(() => deps.queue.close());
         const worker = startExecutionWorker(deps, { connection: bull });
@@ -134,8 +149,8 @@ export const executionsScenario: Scenario = {
       const t0 = Date.now();
       await Promise.all(awaiting.flatMap((i) => [approve(i, 'cli:alice'), approve(i, 'cli:bob')]));
       const enqueuedMs = Date.now() - t0;
-      log(`400 approvals (200 incidents × 2) enqueued in ${enqueuedMs} ms`);
-      const records = await waitForRecords(redis, prefix, awaiting, signal);
+      log(`${awaiting.length * 2} approvals (${awaiting.length} incidents × 2) enqueued in ${enqueuedMs} ms`);
+      const records = await waitForRecords(setup, redis, prefix, awaiting, signal);
       const doneMs = Date.now() - t0;
       // Approved a third time after the fact: the job id (kept a day) and the record both stand.
       await Promise.all(awaiting.map((i) => approve(i, 'cli:carol')));
@@ -146,7 +161,7 @@ export const executionsScenario: Scenario = {
       ).length;
       const stats = await standIn.stats();
       return reportExecutions({
-        setup: SETUP,
+        setup,
         pods: awaiting.map((i) => `${i.facts.namespace}/${i.facts.pod}`),
         records,
         targetOf: new Map(awaiting.map((i) => [i.id, `${i.facts.namespace}/${i.facts.ownerName}`])),
@@ -165,14 +180,14 @@ export const executionsScenario: Scenario = {
 };
 
 /** The bundled pod-restart, limits raised above 2 runs per target and verification pushed past the run. */
-async function writeRunbook(dir: string): Promise<string> {
+async function writeRunbook(dir: string, verifyAfter: string): Promise<string> {
   const runbooks = path.join(dir, 'runbooks');
   await mkdir(runbooks);
   const text = (await readFile(path.join(BUNDLED_RUNBOOKS_DIR, `${RUNBOOK}.md`), 'utf8'))
-    .replace('verify: { after: 2m }', `verify: { after: ${SETUP.verifyAfter} }`)
+    .replace('verify: { after: 2m }', `verify: { after: ${verifyAfter} }`)
     .replace('perTargetPerHour: 2', 'perTargetPerHour: 10')
     .replace('perTargetPerDay: 6', 'perTargetPerDay: 20');
-  if (!text.includes('mode: approve') || !text.includes(`after: ${SETUP.verifyAfter}`))
+  if (!text.includes('mode: approve') || !text.includes(`after: ${verifyAfter}`))
     throw new Error(`runbooks/${RUNBOOK}.md changed: the bench cannot make its copy`);
   await writeFile(path.join(runbooks, `${RUNBOOK}.md`), text);
   return runbooks;
@@ -228,13 +243,14 @@ function depsFor(
 }
 
 async function waitForRecords(
+  setup: Setup,
   redis: Redis,
   prefix: string,
   incidents: readonly Incident[],
   signal: AbortSignal,
 ): Promise<ExecutionRecord[]> {
   const keys = incidents.map((i) => `${prefix}:execution:${i.id}:${RUNBOOK}`);
-  const deadline = Date.now() + SETUP.completionTimeoutMs;
+  const deadline = Date.now() + setup.completionTimeoutMs;
   for (;;) {
     signal.throwIfAborted();
     const raw = await redis.mget(...keys);
@@ -242,9 +258,9 @@ async function waitForRecords(
     if (records.length === keys.length && records.every((r) => TERMINAL.has(r.state))) return records;
     if (Date.now() > deadline)
       throw new Error(
-        `only ${records.filter((r) => TERMINAL.has(r.state)).length} of ${keys.length} executions finished within ${SETUP.completionTimeoutMs} ms`,
+        `only ${records.filter((r) => TERMINAL.has(r.state)).length} of ${keys.length} executions finished within ${setup.completionTimeoutMs} ms`,
       );
-    await new Promise((r) => setTimeout(r, SETUP.pollMs));
+    await new Promise((r) => setTimeout(r, setup.pollMs));
   }
 }
 

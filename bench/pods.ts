@@ -17,19 +17,33 @@ import { type PodWatches, startPodWatches } from '../src/runtime/pod-watch.js';
 import { readWatchRecords } from '../src/runtime/watch-record.js';
 import { writeKubeconfig } from '../test/fixtures/kubeconfig.js';
 import type { Scenario, ScenarioReport } from './scenario.js';
-import { type KubeStandIn, standInPods, startKubeStandIn } from './support/kube-stand-in.js';
+import {
+  type KubeStandIn,
+  type KubeStandInSpec,
+  standInPods,
+  startKubeStandIn,
+} from './support/kube-stand-in.js';
 
-const SETUP = {
+interface Setup extends KubeStandInSpec {
+  flips: number;
+  /** Detection goal: flip in the stream → incident stored in Redis. */
+  latencyGoalMs: number;
+  /** How often the bench looks for the incident: the resolution of the latency figures. */
+  pollMs: number;
+}
+
+const FULL: Setup = {
   pods: 5000,
   namespaces: 10,
   podsPerDeployment: 50,
   crashing: 50,
   flips: 100,
-  /** Detection goal: flip in the stream → incident stored in Redis. */
   latencyGoalMs: 2000,
-  /** How often the bench looks for the incident: the resolution of the latency figures. */
   pollMs: 2,
-} as const;
+};
+
+/** `--quick`: 1,000 pods (still two list pages), 10 crash-looping, 10 flips. */
+const QUICK: Setup = { ...FULL, pods: 1000, namespaces: 5, crashing: 10, flips: 10 };
 
 interface SweepFigures {
   label: string;
@@ -51,9 +65,11 @@ interface SweepFigures {
  */
 export const podsScenario: Scenario = {
   name: 'pods',
-  description: `${SETUP.pods} pods (${SETUP.crashing} crash-looping): sweep wall time, and watch detection latency over ${SETUP.flips} flips`,
+  description: `${FULL.pods} pods (${FULL.crashing} crash-looping): sweep wall time, and watch detection latency over ${FULL.flips} flips`,
   deadlineMs: 180_000,
-  async run({ log, signal }) {
+  async run({ log, signal, quick }) {
+    const setup = quick ? QUICK : FULL;
+    if (quick) log(`quick: ${setup.pods} pods (${setup.crashing} crash-looping), ${setup.flips} flips`);
     const dir = await mkdtemp(path.join(tmpdir(), 'reef-bench-pods-'));
     const prefix = `reef-bench-pods-${process.pid}`;
     let standIn: KubeStandIn | undefined;
@@ -76,9 +92,9 @@ export const podsScenario: Scenario = {
     signal.addEventListener('abort', () => void release(), { once: true });
     try {
       const t0 = performance.now();
-      standIn = await startKubeStandIn(SETUP);
+      standIn = await startKubeStandIn(spec(setup));
       log(
-        `API server stand-in in child pid ${standIn.pid} at ${standIn.url}, ${SETUP.pods} pods in ${Math.round(performance.now() - t0)} ms`,
+        `API server stand-in in child pid ${standIn.pid} at ${standIn.url}, ${setup.pods} pods in ${Math.round(performance.now() - t0)} ms`,
       );
       const kubeconfig = await writeKubeconfig(dir, [{ name: 'bench', server: standIn.url }]);
       redisHandle = await resolveRedis({
@@ -115,22 +131,22 @@ export const podsScenario: Scenario = {
         redis,
         prefix,
       });
-      const healthy = standInPods(SETUP).filter((p) => !p.crashing);
+      const healthy = standInPods(spec(setup)).filter((p) => !p.crashing);
+      const until = (condition: () => Promise<boolean>) => poll(condition, setup.pollMs, signal);
       const conn = redis;
       const detect = async (pod: (typeof healthy)[number]) => {
         const fingerprint = fingerprintOf('pods', `${pod.namespace}/${pod.name}`, 'CrashLoopBackOff');
         const t = performance.now();
         await standIn!.command({ op: 'flip', namespace: pod.namespace, name: pod.name });
-        await until(async () => (await store.currentFor(fingerprint)) !== undefined, signal);
+        await until(async () => (await store.currentFor(fingerprint)) !== undefined);
         const detectedMs = performance.now() - t;
         const r = performance.now();
         await standIn!.command({ op: 'recover', namespace: pod.namespace, name: pod.name });
-        await until(async () => (await store.currentFor(fingerprint)) === undefined, signal);
+        await until(async () => (await store.currentFor(fingerprint)) === undefined);
         return { detectedMs, resolvedMs: performance.now() - r };
       };
       await until(
         async () => (await readWatchRecords(conn, prefix, ['bench']))[0]?.record?.state === 'connected',
-        signal,
       );
       // The first flip waits behind the initial list's ingest: it measures start-up, not detection.
       await detect(healthy.at(-1)!);
@@ -138,19 +154,25 @@ export const podsScenario: Scenario = {
       log(`watch connected and initial list ingested in ${Math.round(startupMs)} ms`);
       const detected: number[] = [];
       const resolved: number[] = [];
-      const step = Math.floor((healthy.length - 1) / SETUP.flips);
-      for (let i = 0; i < SETUP.flips; i++) {
+      const step = Math.floor((healthy.length - 1) / setup.flips);
+      for (let i = 0; i < setup.flips; i++) {
         signal.throwIfAborted();
         const { detectedMs, resolvedMs } = await detect(healthy[i * step]!);
         detected.push(detectedMs);
         resolved.push(resolvedMs);
       }
-      return report(sweeps, { startupMs, detected, resolved });
+      return report(setup, sweeps, { startupMs, detected, resolved });
     } finally {
       await release();
     }
   },
 };
+
+/** Only the stand-in's fields: the spec is sent to the child process. */
+function spec(setup: Setup): KubeStandInSpec {
+  const { pods, namespaces, podsPerDeployment, crashing } = setup;
+  return { pods, namespaces, podsPerDeployment, crashing };
+}
 
 async function measureSweep(
   label: string,
@@ -199,16 +221,17 @@ async function measureSweep(
 }
 
 function report(
+  setup: Setup,
   sweeps: readonly SweepFigures[],
   watch: { startupMs: number; detected: number[]; resolved: number[] },
 ): ScenarioReport {
   const detected = stats(watch.detected);
   const resolved = stats(watch.resolved);
-  const goalMet = detected.p99 <= SETUP.latencyGoalMs;
+  const goalMet = detected.p99 <= setup.latencyGoalMs;
   const row = (metric: string, cell: (s: SweepFigures) => string) => [metric, ...sweeps.map(cell)];
   const table = [
     row('', (s) => s.label),
-    row('pods', () => String(SETUP.pods)),
+    row('pods', () => String(setup.pods)),
     row('list requests (pages of 500)', (s) => String(s.listRequests)),
     row('ReplicaSet lookups', (s) => String(s.replicaSetLookups)),
     row('probe wall time (ms)', (s) => s.probeMs.toFixed(1)),
@@ -220,9 +243,9 @@ function report(
     row('CPU time in Reef (ms)', (s) => s.cpuMs.toFixed(1)),
     row('event-loop delay p99 (ms)', (s) => s.loopDelayP99Ms.toFixed(1)),
     ['watch: start-up, list + ingest (ms)', watch.startupMs.toFixed(1), ''],
-    [`watch: detection median (ms), ${SETUP.flips} flips`, detected.median.toFixed(1), ''],
+    [`watch: detection median (ms), ${setup.flips} flips`, detected.median.toFixed(1), ''],
     [
-      `watch: detection p99 (goal <= ${SETUP.latencyGoalMs})`,
+      `watch: detection p99 (goal <= ${setup.latencyGoalMs})`,
       `${detected.p99.toFixed(1)} ${goalMet ? 'met' : 'MISSED'}`,
       '',
     ],
@@ -230,22 +253,22 @@ function report(
     ['watch: resolution median / p99 (ms)', `${resolved.median.toFixed(1)} / ${resolved.p99.toFixed(1)}`, ''],
   ];
   const notes = [
-    `Set-up: ${SETUP.pods} pods in ${SETUP.namespaces} namespaces, ${SETUP.pods / SETUP.podsPerDeployment} Deployments (one ReplicaSet each), ` +
-      `${SETUP.crashing} pods in CrashLoopBackOff; fake API server (test/fixtures) in a child process, real @kubernetes/client-node, real Redis.`,
+    `Set-up: ${setup.pods} pods in ${setup.namespaces} namespaces, ${setup.pods / setup.podsPerDeployment} Deployments (one ReplicaSet each), ` +
+      `${setup.crashing} pods in CrashLoopBackOff; fake API server (test/fixtures) in a child process, real @kubernetes/client-node, real Redis.`,
     "Sweep: runSweep with the worker's Redis check memory (the second sweep compares restart counts), then tracker.ingest (a full sweep); ReplicaSet lookups only for unhealthy pods, once per ReplicaSet.",
-    `Detection: the pod flips in the stand-in (acknowledged over IPC) until IncidentStore.currentFor finds the incident, polled every ${SETUP.pollMs} ms; each flip is then recovered and its resolution timed before the next.`,
+    `Detection: the pod flips in the stand-in (acknowledged over IPC) until IncidentStore.currentFor finds the incident, polled every ${setup.pollMs} ms; each flip is then recovered and its resolution timed before the next.`,
   ];
   return {
     table,
     notes,
     figures: {
-      setup: SETUP,
+      setup,
       sweeps,
       watch: {
         startupMs: round(watch.startupMs),
         detection: detected,
         resolution: resolved,
-        goalMs: SETUP.latencyGoalMs,
+        goalMs: setup.latencyGoalMs,
         goalMet,
       },
       peakRssMiB: round(process.resourceUsage().maxRSS / 1024),
@@ -253,8 +276,9 @@ function report(
   };
 }
 
-async function until(
+async function poll(
   condition: () => Promise<boolean>,
+  pollMs: number,
   signal: AbortSignal,
   timeoutMs = 30_000,
 ): Promise<void> {
@@ -262,7 +286,7 @@ async function until(
   while (!(await condition())) {
     signal.throwIfAborted();
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, SETUP.pollMs));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

@@ -15,6 +15,12 @@ export interface Scenario {
 export interface ScenarioContext {
   log(line: string): void;
   signal: AbortSignal;
+  /**
+   * `npm run bench -- --quick`: a smoke run. The scenario shrinks its sizes (targets, days, file sizes,
+   * iterations) so every scenario together finishes in a couple of minutes, but goes through the same code
+   * paths and returns a table of the same shape. Its figures are not representative.
+   */
+  quick: boolean;
 }
 
 export interface ScenarioReport {

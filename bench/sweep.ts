@@ -11,18 +11,40 @@ import type { Scenario, ScenarioReport } from './scenario.js';
 import { makeLoopbackPki } from './support/pki.js';
 import { type StandIns, startStandIns } from './support/stand-ins.js';
 
-const SETUP = {
+interface Setup {
+  httpEndpoints: number;
+  httpServers: number;
+  tlsEndpoints: number;
+  /** Every Nth HTTP endpoint answers late. */
+  slowHttpEvery: number;
+  /** Every Nth TLS endpoint handshakes late. */
+  slowTlsEvery: number;
+  slowDelayMs: number;
+  /** Sweep wall time over the slowest single probe: the sweep should cost little beyond its slowest probe. */
+  ratioGoal: number;
+}
+
+/** 10 of 1,000 HTTP answers and 4 of 200 TLS handshakes late. */
+const FULL: Setup = {
   httpEndpoints: 1000,
   httpServers: 16,
   tlsEndpoints: 200,
-  /** Every 100th HTTP endpoint answers late: 10 of 1,000. */
   slowHttpEvery: 100,
-  /** Every 50th TLS endpoint handshakes late: 4 of 200. */
   slowTlsEvery: 50,
   slowDelayMs: 800,
-  /** Sweep wall time over the slowest single probe: the sweep should cost little beyond its slowest probe. */
   ratioGoal: 1.5,
-} as const;
+};
+
+/** `--quick`: 5 of 100 HTTP answers and 2 of 20 TLS handshakes late, by 300 ms. */
+const QUICK: Setup = {
+  httpEndpoints: 100,
+  httpServers: 4,
+  tlsEndpoints: 20,
+  slowHttpEvery: 20,
+  slowTlsEvery: 10,
+  slowDelayMs: 300,
+  ratioGoal: 1.5,
+};
 
 /**
  * The first sweep has no history; later ones get the previous sweep's per-probe latencies, as a Reef
@@ -71,9 +93,14 @@ interface RunFigures {
  */
 export const sweepScenario: Scenario = {
   name: 'sweep',
-  description: `one sweep of ${SETUP.httpEndpoints} HTTP + ${SETUP.tlsEndpoints} TLS loopback endpoints, a few slow by ${SETUP.slowDelayMs} ms`,
+  description: `one sweep of ${FULL.httpEndpoints} HTTP + ${FULL.tlsEndpoints} TLS loopback endpoints, a few slow by ${FULL.slowDelayMs} ms`,
   deadlineMs: 40_000,
-  async run({ log, signal }) {
+  async run({ log, signal, quick }) {
+    const setup = quick ? QUICK : FULL;
+    if (quick)
+      log(
+        `quick: ${setup.httpEndpoints} HTTP + ${setup.tlsEndpoints} TLS endpoints, slow by ${setup.slowDelayMs} ms`,
+      );
     const dir = await mkdtemp(path.join(tmpdir(), 'reef-bench-'));
     let servers: StandIns | undefined;
     // Idempotent, so both an abort and the finally below may call it.
@@ -85,11 +112,11 @@ export const sweepScenario: Scenario = {
     signal.addEventListener('abort', () => void release(), { once: true });
     try {
       const pki = await makeLoopbackPki(dir);
-      const handshakeDelaysMs = Array.from({ length: SETUP.tlsEndpoints }, (_, i) =>
-        isSlow(i, SETUP.slowTlsEvery) ? SETUP.slowDelayMs : 0,
+      const handshakeDelaysMs = Array.from({ length: setup.tlsEndpoints }, (_, i) =>
+        isSlow(i, setup.slowTlsEvery) ? setup.slowDelayMs : 0,
       );
       servers = await startStandIns({
-        httpServers: SETUP.httpServers,
+        httpServers: setup.httpServers,
         tls: { certFile: pki.certFile, keyFile: pki.keyFile, handshakeDelaysMs },
       });
       log(
@@ -99,14 +126,14 @@ export const sweepScenario: Scenario = {
       let hints: Map<string, number> | undefined;
       for (const run of RUNS) {
         signal.throwIfAborted();
-        const config = buildConfig(servers, pki.caFile, run.concurrency);
-        const result = await measure(run.label, config, run.history ? hints : undefined);
+        const config = buildConfig(setup, servers, pki.caFile, run.concurrency);
+        const result = await measure(setup, run.label, config, run.history ? hints : undefined);
         hints = result.hints;
         log(`${run.label}: ${result.wallMs} ms, slowest probe ${result.slowestMs} ms`);
         const { hints: _hints, ...figuresOnly } = result;
         figures.push(figuresOnly);
       }
-      return report(figures);
+      return report(setup, figures);
     } finally {
       await release();
     }
@@ -118,10 +145,10 @@ function isSlow(index: number, every: number): boolean {
   return index % every === Math.floor(every / 2);
 }
 
-function buildConfig(servers: StandIns, caFile: string, concurrency: number): ReefConfig {
-  const http = Array.from({ length: SETUP.httpEndpoints }, (_, i) => {
+function buildConfig(setup: Setup, servers: StandIns, caFile: string, concurrency: number): ReefConfig {
+  const http = Array.from({ length: setup.httpEndpoints }, (_, i) => {
     const port = servers.httpPorts[i % servers.httpPorts.length]!;
-    const query = isSlow(i, SETUP.slowHttpEvery) ? `?delayMs=${SETUP.slowDelayMs}` : '';
+    const query = isSlow(i, setup.slowHttpEvery) ? `?delayMs=${setup.slowDelayMs}` : '';
     return { name: `http-${i}`, url: `http://127.0.0.1:${port}/endpoint/${i}${query}`, retries: 0 };
   });
   const certificates = servers.tlsPorts.map((port, i) => ({
@@ -133,6 +160,7 @@ function buildConfig(servers: StandIns, caFile: string, concurrency: number): Re
 }
 
 async function measure(
+  setup: Setup,
   label: string,
   config: ReefConfig,
   latencyHints: Map<string, number> | undefined,
@@ -184,8 +212,8 @@ async function measure(
     slowestMs: round(slowestMs),
     medianProbeMs: round(median(latencies(result.findings))),
     ratio: Math.round(ratio * 100) / 100,
-    ratioGoalMet: ratio <= SETUP.ratioGoal,
-    wallOverDelay: Math.round((wallMs / SETUP.slowDelayMs) * 100) / 100,
+    ratioGoalMet: ratio <= setup.ratioGoal,
+    wallOverDelay: Math.round((wallMs / setup.slowDelayMs) * 100) / 100,
     findings,
     errors: result.errors.length,
     loopDelayP99Ms: round(loop.percentile(99) / 1e6),
@@ -225,7 +253,7 @@ function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-function report(runs: readonly RunFigures[]): ScenarioReport {
+function report(setup: Setup, runs: readonly RunFigures[]): ScenarioReport {
   const row = (metric: string, cell: (r: RunFigures) => string) => [metric, ...runs.map(cell)];
   const table = [
     row('', (r) => r.label),
@@ -236,10 +264,10 @@ function report(runs: readonly RunFigures[]): ScenarioReport {
     row('slowest TLS probe (ms)', (r) => r.slowestTlsMs.toFixed(1)),
     row('median probe (ms)', (r) => r.medianProbeMs.toFixed(1)),
     row(
-      `wall / slowest (goal <= ${SETUP.ratioGoal})`,
+      `wall / slowest (goal <= ${setup.ratioGoal})`,
       (r) => `${r.ratio.toFixed(2)} ${r.ratioGoalMet ? 'met' : 'MISSED'}`,
     ),
-    row(`wall / injected ${SETUP.slowDelayMs} ms delay`, (r) => r.wallOverDelay.toFixed(2)),
+    row(`wall / injected ${setup.slowDelayMs} ms delay`, (r) => r.wallOverDelay.toFixed(2)),
     row('findings ok', (r) => String(r.findings.ok)),
     row('findings warning', (r) => String(r.findings.warning)),
     row('findings critical', (r) => String(r.findings.critical)),
@@ -250,10 +278,10 @@ function report(runs: readonly RunFigures[]): ScenarioReport {
     row('peak RSS so far (MiB)', (r) => r.peakRssMiB.toFixed(1)),
   ];
   const notes = [
-    `Set-up: ${SETUP.httpEndpoints} HTTP endpoints (distinct paths over ${SETUP.httpServers} node:http servers), ` +
-      `${SETUP.tlsEndpoints} TLS endpoints (one port each, private CA + leaf for IP:127.0.0.1, caFile set); ` +
-      `${SETUP.httpEndpoints / SETUP.slowHttpEvery} HTTP answers and ${SETUP.tlsEndpoints / SETUP.slowTlsEvery} TLS handshakes ` +
-      `delayed ${SETUP.slowDelayMs} ms; servers in a child process; HTTP retries 0 (the certificate check has no retries).`,
+    `Set-up: ${setup.httpEndpoints} HTTP endpoints (distinct paths over ${setup.httpServers} node:http servers), ` +
+      `${setup.tlsEndpoints} TLS endpoints (one port each, private CA + leaf for IP:127.0.0.1, caFile set); ` +
+      `${setup.httpEndpoints / setup.slowHttpEvery} HTTP answers and ${setup.tlsEndpoints / setup.slowTlsEvery} TLS handshakes ` +
+      `delayed ${setup.slowDelayMs} ms; servers in a child process; HTTP retries 0 (the certificate check has no retries).`,
     'Peak RSS is process.resourceUsage().maxRSS of the bench process (tsx included), cumulative over the runs.',
     ...runs.flatMap((r) =>
       Object.entries(r.notOk).map(
@@ -265,7 +293,7 @@ function report(runs: readonly RunFigures[]): ScenarioReport {
     table,
     notes,
     figures: {
-      setup: SETUP,
+      setup,
       runs,
       peakRssMiB: round(process.resourceUsage().maxRSS / 1024),
     },
