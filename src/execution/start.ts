@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log.js';
 import { rediagnoseWorsened, runtimeDiagnoseStep } from '../diagnosis/step.js';
-import { errorMessage } from '../errors.js';
 import type { IncidentEvent } from '../events/incident-event.js';
-import { Catalog, loadCatalog } from '../runbooks/catalog.js';
+import { LiveCatalog } from '../runbooks/live-catalog.js';
 import { runbooksDirOf } from '../runbooks/location.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { parseDuration } from '../util/duration.js';
@@ -12,23 +11,11 @@ import type { ExecutionDeps } from './deps.js';
 import { executionsQueue } from './queue.js';
 import { startExecutionWorker } from './worker.js';
 
-/**
- * The runbooks a process acts on. A folder that cannot be read or holds errors is logged, and only the
- * runbooks that loaded are used (a runbook with errors never runs); Reef keeps watching either way.
- */
-function catalogOf(rt: Runtime, log: Pick<Logger, 'warn'>): Catalog {
-  try {
-    const catalog = loadCatalog(runbooksDirOf(rt.loaded, process.env));
-    if (catalog.errors.length > 0)
-      log.warn(
-        { errors: catalog.errors.length, dir: catalog.dir },
-        'some runbooks did not load; see `reef runbooks lint`',
-      );
-    return catalog;
-  } catch (error) {
-    log.warn({ err: errorMessage(error) }, 'no runbooks loaded: every incident escalates');
-    return new Catalog('', [], [], [], []);
-  }
+/** The runbooks a process acts on, reloaded when the folder changes (see LiveCatalog). */
+function liveCatalogOf(rt: Runtime, log: Pick<Logger, 'warn' | 'info'>): LiveCatalog {
+  return new LiveCatalog(runbooksDirOf(rt.loaded, process.env), (level, message, fields) =>
+    log[level](fields ?? {}, message),
+  );
 }
 
 /**
@@ -36,11 +23,15 @@ function catalogOf(rt: Runtime, log: Pick<Logger, 'warn'>): Catalog {
  * first use: a scheduler that never sees an incident opens no queue and reads no runbooks, so its
  * start-up (and a SIGTERM right after it) stays as quick as before.
  */
-export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn'>) {
+export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn' | 'info'>) {
   let built: DecideDeps | undefined;
   const deps = (): DecideDeps => {
-    built ??= {
-      catalog: catalogOf(rt, log),
+    if (built) return built;
+    const runbooks = liveCatalogOf(rt, log);
+    built = {
+      get catalog() {
+        return runbooks.current();
+      },
       store: rt.store,
       bus: rt.bus,
       audit: new AuditLog(rt.connection, rt.prefix, { dataDir: rt.env.dataDir, clock: rt.clock }),
@@ -72,7 +63,10 @@ export function startExecutions(rt: Runtime, decideDeps: DecideDeps, log: Logger
     tracker: rt.tracker,
     bus: rt.bus,
     audit: decideDeps.audit,
-    catalog: decideDeps.catalog,
+    // Read through on each use: the decision's live catalog (runbooks reload when their folder changes).
+    get catalog() {
+      return decideDeps.catalog;
+    },
     redis: rt.connection,
     prefix: rt.prefix,
     dryRun: rt.env.dryRun,

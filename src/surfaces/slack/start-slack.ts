@@ -6,7 +6,7 @@ import { readLlmStatus, spendLine } from '../../diagnosis/llm-status.js';
 import { errorMessage, ReefError } from '../../errors.js';
 import { PauseFlag } from '../../guardrails/pause.js';
 import { operatorDepsFor } from '../../operator/runtime-deps.js';
-import { Catalog, loadCatalog } from '../../runbooks/catalog.js';
+import { LiveCatalog } from '../../runbooks/live-catalog.js';
 import { runbooksDirOf } from '../../runbooks/location.js';
 import type { Role } from '../../runtime/roles.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -61,8 +61,10 @@ export async function startSlack(
       hint: `Add to ${rt.loaded.path}:\nslack:\n  channels: { alerts: C0123ABCD }   # the channel id; invite the bot there`,
     });
   }
-  const catalog = loadRunbooks(rt, env, log);
-  const operator = operatorDepsFor(rt, catalog);
+  const runbooks = new LiveCatalog(runbooksDirOf(rt.loaded, env), (level, message, fields) =>
+    log[level](fields ?? {}, message),
+  );
+  const operator = operatorDepsFor(rt, runbooks);
   const queue = new PostQueue({
     ...options.postQueue,
     onRetry: (r) => {
@@ -86,7 +88,9 @@ export async function startSlack(
     poster: new SlackPoster(postClient, queue, log),
     refs,
     store: rt.store,
-    catalog,
+    get catalog() {
+      return runbooks.current();
+    },
     redis: rt.connection,
     prefix: rt.prefix,
     slack,
@@ -198,22 +202,6 @@ export async function startSlack(
       },
     },
   };
-}
-
-/** The runbooks the bot offers; like the worker, it keeps going on the ones that load. */
-function loadRunbooks(rt: Runtime, env: NodeJS.ProcessEnv, log: Pick<Logger, 'warn'>): Catalog {
-  try {
-    const catalog = loadCatalog(runbooksDirOf(rt.loaded, env));
-    if (catalog.errors.length > 0)
-      log.warn(
-        { errors: catalog.errors.length, dir: catalog.dir },
-        'some runbooks did not load; see `reef runbooks lint`',
-      );
-    return catalog;
-  } catch (error) {
-    log.warn({ err: errorMessage(error) }, 'no runbooks loaded: every incident goes to a human');
-    return new Catalog('', [], [], [], []);
-  }
 }
 
 /**
