@@ -106,16 +106,19 @@ describe('executions (fake API server, real Redis and BullMQ)', () => {
     h.crashingPod('web-6b7-r');
     const w = startExecutionWorker(deps, { connection: { url: redisUrl() } });
     h.later(() => w.stop());
-    const escalated = await eventually('escalation', async () => {
-      const now = await h.state.store.get(incident.id);
-      return now?.state === 'escalated' ? now : undefined;
-    });
-    expect(triggers).toEqual(['escalated']);
-    expect(escalated.diagnosis).toMatchObject({ diagnoser: 'rules', recommendedRunbookId: 'pod-restart' });
-    const events = (await h.state.redis.xrange(`${h.state.prefix}:events`, '-', '+')).map(
-      ([, f]) => JSON.parse(f[1]!) as { type: string; incident: Incident },
+    // The escalation is announced once the new diagnosis is saved: wait for the event, not the state.
+    const readEvents = async () =>
+      (await h.state.redis.xrange(`${h.state.prefix}:events`, '-', '+')).map(
+        ([, f]) => JSON.parse(f[1]!) as { type: string; incident: Incident },
+      );
+    const event = await eventually('the escalated event', async () =>
+      (await readEvents()).find((e) => e.type === 'escalated' && e.incident.id === incident.id),
     );
-    expect(events.find((e) => e.type === 'escalated')?.incident.diagnosis?.at).toBe(escalated.diagnosis?.at);
+    const escalated = (await h.state.store.get(incident.id))!;
+    expect(escalated.state).toBe('escalated');
+    expect(triggers, escalated.history.at(-1)?.note).toEqual(['escalated']);
+    expect(escalated.diagnosis).toMatchObject({ diagnoser: 'rules', recommendedRunbookId: 'pod-restart' });
+    expect(event.incident.diagnosis?.at).toBe(escalated.diagnosis?.at);
   });
 
   it('the third run in a day on the same owner says the escalation message', async () => {
