@@ -233,18 +233,24 @@ async function runLocked(
     by: 'reef',
     note: `runbook ${runbook.id} ran`,
   });
-  if (verifying) {
-    const delay = runbook.verify?.afterMs ?? 0;
-    await deps.queue.add(
+  const delay = runbook.verify?.afterMs ?? 0;
+  const queueVerification = () =>
+    deps.queue.add(
       VERIFY_JOB,
       { kind: 'verify', incidentId: incident.id, runbookId: runbook.id },
       { jobId: verifyJobId(incident.id, runbook.id), delay },
     );
+  if (verifying) {
+    await queueVerification();
     await announce(deps.bus, 'verifying', verifying, deps.clock.now(), {
       note: [`${ran}; the ${incident.check} check runs again in ${Math.round(delay / 1000)}s`, message]
         .filter(Boolean)
         .join(' — '),
     });
+  } else if ((await deps.store.get(incident.id))?.state === 'resolved') {
+    // Resolved while the steps ran (a pod watch sees an evicted pod go within milliseconds): the run is
+    // still verified, after the same delay, and its verification records that the fix held.
+    await queueVerification();
   }
   return outcome;
 }

@@ -33,12 +33,20 @@ export async function verifyExecution(
       ? { fingerprint: incident.fingerprint, target: `${incident.check}/${incident.target}` }
       : {}),
   };
-  if (incident?.state === 'resolved' && incident.history.some((h) => h.state === 'verifying')) {
-    // Settled before the check ran again (a sweep, a watch event, or the alert's own "resolved"): the
-    // fix held.
+  if (
+    incident?.state === 'resolved' &&
+    incident.history.some((h) => h.state === 'verifying' || h.state === 'executing')
+  ) {
+    // Settled while the run's steps ran or before the check ran again (a sweep, a watch event, or the
+    // alert's own "resolved"): the fix held.
     const why = `resolved after runbook ${data.runbookId} (${incident.history.at(-1)?.note ?? 'seen healthy'}), before the check ran again`;
     await deps.audit.record({ ...base, action: 'verification', why, details: { result: 'passed' } });
-    await announce(deps.bus, 'verified', incident, deps.clock.now(), { note: why });
+    // The run's message for humans ("… keep crashing: consider …") normally rides on the `verifying`
+    // announcement, which an incident resolved mid-run never had: say it here instead.
+    const record = await new ExecutionRecords(deps.redis, deps.prefix).get(incident.id, data.runbookId);
+    const said = incident.history.some((h) => h.state === 'verifying');
+    const note = [why, said ? undefined : record?.escalationMessage].filter(Boolean).join(' — ');
+    await announce(deps.bus, 'verified', incident, deps.clock.now(), { note });
     return 'resolved';
   }
   if (incident?.state !== 'verifying') {

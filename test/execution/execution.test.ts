@@ -7,10 +7,11 @@ import { decide } from '../../src/execution/decide.js';
 import { ExecutionRecords } from '../../src/execution/execution-record.js';
 import { EXECUTIONS_QUEUE, enqueueRun, runJobId } from '../../src/execution/queue.js';
 import { runExecution } from '../../src/execution/run-execution.js';
+import { verifyExecution } from '../../src/execution/verify-execution.js';
 import { startExecutionWorker } from '../../src/execution/worker.js';
 import { PauseFlag } from '../../src/guardrails/pause.js';
 import { TargetLocks } from '../../src/guardrails/target-lock.js';
-import type { Incident } from '../../src/incidents/incident.js';
+import { type Incident, transition } from '../../src/incidents/incident.js';
 import { limitKey } from '../../src/runbooks/render.js';
 import { eventually } from '../helpers/eventually.js';
 import { redisUrl } from '../helpers/redis.js';
@@ -119,6 +120,38 @@ describe('executions (fake API server, real Redis and BullMQ)', () => {
     expect(triggers, escalated.history.at(-1)?.note).toEqual(['escalated']);
     expect(escalated.diagnosis).toMatchObject({ diagnoser: 'rules', recommendedRunbookId: 'pod-restart' });
     expect(event.incident.diagnosis?.at).toBe(escalated.diagnosis?.at);
+  });
+
+  it('a run whose incident resolved while it ran (a watch saw the pod go) is verified, and its message still reaches humans', async () => {
+    h.crashingPod('web-6b7-w');
+    const incident = (await h.sweep('web-6b7-w'))!;
+    const at = new Date();
+    const resolved = transition(transition(incident, 'executing', at), 'resolved', at, {
+      note: 'target gone',
+    });
+    await h.state.store.save(resolved, { releaseFingerprint: true });
+    const message = 'pods of web keep crashing: consider a memory limit increase or a code fix';
+    await new ExecutionRecords(h.state.redis, h.state.prefix).save({
+      incidentId: incident.id,
+      runbookId: 'pod-restart',
+      state: 'succeeded',
+      by: 'reef',
+      startedAt: at.toISOString(),
+      finishedAt: at.toISOString(),
+      escalationMessage: message,
+      steps: [],
+    });
+    expect(await verifyExecution({ incidentId: incident.id, runbookId: 'pod-restart' }, h.state.deps)).toBe(
+      'resolved',
+    );
+    const events = (await h.state.redis.xrange(`${h.state.prefix}:events`, '-', '+')).map(
+      ([, f]) => JSON.parse(f[1]!) as { type: string; note?: string },
+    );
+    const verified = events.find((e) => e.type === 'verified');
+    expect(verified?.note).toMatch(
+      /resolved after runbook pod-restart \(target gone\), before the check ran again/,
+    );
+    expect(verified?.note).toContain(message);
   });
 
   it('the third run in a day on the same owner says the escalation message', async () => {
