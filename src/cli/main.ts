@@ -30,7 +30,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
   program
     .command('start')
-    .description('run everything in one process: scheduler, worker, console surface, health endpoint')
+    .description(
+      'run everything in one process: scheduler, worker, chat surface (Slack with SLACK_BOT_TOKEN, else the console), HTTP endpoints',
+    )
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
       action(async (o: { config?: string }) =>
@@ -48,7 +50,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     );
   program
     .command('worker')
-    .description('process sweeps from the queue (run several to scale out)')
+    .description('process sweeps, runbook runs, verifications and the Brainstorm (run several to scale out)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
       action(async (o: { config?: string }) =>
@@ -57,7 +59,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     );
   program
     .command('bot')
-    .description('deliver incident events to the chat surface')
+    .description(
+      'talk to humans: incident messages, approvals and /reef on Slack (or the console), /slack/events',
+    )
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
       action(async (o: { config?: string }) =>
@@ -102,7 +106,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     );
   program
     .command('approve <incident>')
-    .description('approve the proposed runbook for an incident (console surface)')
+    .description('approve the proposed runbook for an incident (the shell twin of the Approve button)')
     .option('--runbook <id>', 'approve an alternative runbook Reef offers instead (see `reef plan`)')
     .option('-c, --config <file>', CONFIG_HELP)
     .action(
@@ -231,7 +235,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       ),
     );
 
-  const config = program.command('config').description('validate the config or print its JSON Schema');
+  const config = program
+    .command('config')
+    .description('validate the config, print its JSON Schema or its reference');
   config
     .command('validate')
     .description('validate the config file and list every problem')
