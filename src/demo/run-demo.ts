@@ -165,6 +165,12 @@ export async function runDemo(
       }
     }
 
+    // Quiet the world before the summary: no new sweeps or watch events, and the surface has printed
+    // what they announced (the talking roles stop on the way out).
+    const talking = (r: Role) => r.name.startsWith('surface') || r.name === 'slack';
+    for (const role of roles.filter((r) => !talking(r))) await role.stop().catch(() => {});
+    roles.splice(0, roles.length, ...roles.filter(talking));
+    await sleep(1500);
     const incidents = await rt.store.list({ limit: 100 });
     const audit: Record<string, number> = {};
     for (const entry of await operator.audit.read({})) audit[entry.action] = (audit[entry.action] ?? 0) + 1;
