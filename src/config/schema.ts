@@ -103,10 +103,21 @@ export const certificateTargetSchema = z
 
 const percent = z.number().min(1).max(100);
 
+/** Runbook steps on a host through passwordless sudo; checks stay unprivileged. */
+function become() {
+  return z
+    .boolean()
+    .default(false)
+    .describe(
+      "Run runbook steps on this host as root through `sudo -n` (give Reef's user passwordless sudo for the commands its runbooks use); checks never do.",
+    );
+}
+
 /** A machine Reef reaches over SSH (optionally through bastions) or runs commands on locally. */
 export const hostSchema = z.union([
   z.strictObject({
     local: z.literal(true).describe('Run commands on this machine, without SSH (one-box home lab).'),
+    become: become(),
   }),
   z.strictObject({
     host: z.string().min(1).describe('Address or DNS name.'),
@@ -130,6 +141,7 @@ export const hostSchema = z.union([
       .describe('Pinned host key fingerprint (as `ssh-keygen -lf` prints it).'),
     verifyHostKey: z.boolean().default(true).describe('Turning this off is insecure and logged loudly.'),
     timeoutMs: timeoutMs.default(10_000),
+    become: become(),
   }),
 ]);
 

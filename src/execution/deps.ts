@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../adapters/clock.js';
+import { becomeHostPort } from '../adapters/become.js';
 import { createHostPort } from '../adapters/hosts.js';
 import { lazyKubePort } from '../adapters/kube-lazy.js';
 import type { KubePort } from '../adapters/kubernetes.js';
@@ -47,7 +48,8 @@ export interface ExecutionDeps {
 }
 
 export function defaultPorts(config: ReefConfig): StepPorts {
-  const hosts = createHostPort(config);
+  // Steps on `become: true` hosts run through sudo (checks use their own, unprivileged port).
+  const hosts = becomeHostPort(createHostPort(config), config);
   const kube = lazyKubePort(config);
   return {
     hosts,

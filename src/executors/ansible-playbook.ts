@@ -65,6 +65,7 @@ function argv(
   inventory: string,
   extraVars: string,
   playbook: string,
+  become = false,
 ): string[] {
   return [
     'ansible-playbook',
@@ -72,6 +73,8 @@ function argv(
     inventory,
     '--limit',
     params.host,
+    // The host's `become: true`: Ansible's own become (sudo, no password prompt).
+    ...(become ? ['--become'] : []),
     ...(params.extraVars && Object.keys(params.extraVars).length > 0 ? ['-e', `@${extraVars}`] : []),
     ...(params.check ? ['--check'] : []),
     playbook,
@@ -132,7 +135,7 @@ export const ansiblePlaybookExecutor: StepExecutor<AnsiblePlaybookParams> = {
       await writeFile(extraVars, unsafeVars(params.extraVars ?? {}), { mode: 0o600 });
       await mkdir(path.join(dir, 'tmp'));
       await writeFile(path.join(dir, 'ansible.cfg'), ansibleConfig(dir, sshArgs));
-      const command = argv(params, inventory, extraVars, playbook);
+      const command = argv(params, inventory, extraVars, playbook, host.become === true);
       context.log(
         `ansible-playbook ${params.playbook} on ${params.host}${params.check ? ' (check mode)' : ''}`,
       );

@@ -220,7 +220,7 @@ checks:
       via: 'bastion',
       verifyHostKey: true,
     });
-    expect(config.hosts.self).toEqual({ local: true });
+    expect(config.hosts.self).toEqual({ local: true, become: false });
     expect(config.clusters.homelab).toMatchObject({
       context: 'homelab',
       namespaces: ['default', 'apps'],

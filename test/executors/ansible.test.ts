@@ -132,6 +132,7 @@ describe.skipIf(unavailable)('ansible.playbook with the real ansible-playbook ag
         known: { ...hostEntry(bastion), hostKeyFingerprint: undefined, knownHostsPath: knownHosts },
         impostor: hostEntry(bastion, { hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` }),
         box: { local: true },
+        privileged: { ...hostEntry(bastion), become: true },
       },
     };
     const hosts = configSchema.parse(config).hosts;
@@ -181,6 +182,21 @@ describe.skipIf(unavailable)('ansible.playbook with the real ansible-playbook ag
     expect(dry.ok, dry.output).toBe(true);
     expect(dry.data).toMatchObject({ check: true, recap: { changed: 1, failed: 0 } });
     expect(existsSync(path.join(work, 'dry.txt'))).toBe(false);
+  });
+
+  it("a host's become: true runs the playbook through sudo (Ansible's --become); others do not", async () => {
+    const run = (host: string, file: string) =>
+      runStep(
+        ansiblePlaybookExecutor,
+        { host, playbook: 'sudo-marker.yml', extraVars: { marker_path: path.join(work, file) } },
+        context,
+      );
+    const privileged = await run('privileged', 'sudo.txt');
+    expect(privileged.ok, privileged.output).toBe(true);
+    expect(await readFile(path.join(work, 'sudo.txt'), 'utf8')).toBe('root\n');
+    const plain = await run('web', 'plain.txt');
+    expect(plain.ok, plain.output).toBe(true);
+    expect(await readFile(path.join(work, 'plain.txt'), 'utf8')).toBe('');
   });
 
   it('reaches a host through its bastion', async () => {

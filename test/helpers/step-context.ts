@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from '../../src/adapters/clock.js';
-import { createHostPort } from '../../src/adapters/hosts.js';
-import { createKubePort } from '../../src/adapters/kubernetes.js';
 import { configSchema, type ReefConfigInput } from '../../src/config/schema.js';
+import { defaultPorts } from '../../src/execution/deps.js';
 import type { RunbookBounds, StepContext, StepExecutor, StepResult } from '../../src/executors/executor.js';
 
 /** Runbook bounds with nothing allowed; tests add what they need. */
@@ -27,8 +26,9 @@ export function stepContext(options: {
   clock?: Clock;
 }): StepContext & { lines: string[]; close(): Promise<void> } {
   const config = configSchema.parse(options.config ?? {});
-  const hosts = createHostPort(config);
-  const kube = createKubePort(config);
+  // The ports a worker gives steps (hosts with `become: true` go through sudo), as execution/deps.ts builds them.
+  const ports = defaultPorts(config);
+  const { hosts, kube } = ports;
   const lines: string[] = [];
   return {
     hosts,
@@ -39,7 +39,7 @@ export function stepContext(options: {
     log: (line) => void lines.push(line),
     lines,
     async close() {
-      await Promise.allSettled([hosts.close(), kube.close()]);
+      await ports.close();
     },
   };
 }
