@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Clock } from '../adapters/clock.js';
 import { becomeHostPort } from '../adapters/become.js';
+import type { Clock } from '../adapters/clock.js';
 import { createHostPort } from '../adapters/hosts.js';
 import { lazyKubePort } from '../adapters/kube-lazy.js';
 import type { KubePort } from '../adapters/kubernetes.js';
