@@ -189,7 +189,7 @@ async function runLocked(
   }
   // Said once the steps succeeded, never before: a message like "certificate X renewed; …" must not
   // reach a human when the renewal failed (the failure's escalation says what happened instead).
-  const message = escalationDue(runbook, acquired.runsInDay) ? rendered.escalationMessage : undefined;
+  const due = escalationDue(runbook, acquired.runsInDay) ? rendered.escalationMessage : undefined;
   await records.save(record);
   await deps.audit.record({
     ...base,
@@ -211,6 +211,9 @@ async function runLocked(
     if (failed.mutates && !runbook.idempotent) throw new UnrecoverableError(reason);
     throw new Error(reason);
   }
+  // A step that found nothing to do (`changed: false`, e.g. certbot: "not due") makes the message untrue
+  // ("renewed; the renewal cron did not run"): it is then not said.
+  const message = record.steps.some((s) => s.data?.changed === false) ? undefined : due;
   if (message) record.escalationMessage = message;
   const outcome = await finish('succeeded');
   const freed = totalBytesFreed(record.steps);

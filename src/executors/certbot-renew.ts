@@ -148,6 +148,8 @@ export const certbotRenewExecutor: StepExecutor<CertbotRenewParams> = {
         daysLeft,
         serial: after.serial,
         renewed,
+        // Reef's convention for "this step found nothing to do" (see run-execution.ts).
+        changed: renewed,
         ...('problem' in before ? {} : { previousNotAfter: before.notAfter.toISOString() }),
         certPath: plan.certPath,
         fullchainPath: plan.fullchainPath,

@@ -49,7 +49,11 @@ export interface StepResult {
   summary: string;
   /** Bounded output (stdout/stderr excerpts, API responses) for the audit and the thread. */
   output?: string;
-  /** Machine-readable results (bytes freed, new certificate expiry, plan summary). */
+  /**
+   * Machine-readable results (bytes freed, new certificate expiry, plan summary). `changed: false` says
+   * the step found nothing to do (certbot: not due), so a runbook's message about what the run did is
+   * not said.
+   */
   data?: Record<string, unknown>;
 }
 

@@ -32,6 +32,7 @@ import {
   certbotDirArgs,
   certbotHost,
   issueLineage,
+  renewLineage,
 } from '../fixtures/certbot-lineage.js';
 import { makeSecret } from '../fixtures/kube-objects.js';
 import { type FakeCluster, startFakeCluster } from '../fixtures/kubeconfig.js';
@@ -88,10 +89,11 @@ if (unavailable) console.warn(`skipping the certificate execution test: ${unavai
 describe.skipIf(unavailable)('a certificate 10 days from expiry renewed, applied and verified', () => {
   const SHOP = 'shop.reef-test.example';
   const BLOG = 'blog.reef-test.example';
+  const CRON = 'cron.reef-test.example';
   let cluster: FakeCluster;
   let ingress: TlsIngress;
   /** Each certificate's site; set up side by side (certbot's issuance mostly waits on ACME polling). */
-  const sites = {} as Record<typeof SHOP | typeof BLOG, Site>;
+  const sites = {} as Record<typeof SHOP | typeof BLOG | typeof CRON, Site>;
   /** Stopped after all tests (the sites), and after each test (its worker). */
   const siteClosers: (() => Promise<unknown>)[] = [];
   const closers: (() => Promise<unknown>)[] = [];
@@ -99,7 +101,7 @@ describe.skipIf(unavailable)('a certificate 10 days from expiry renewed, applied
   beforeAll(async () => {
     cluster = await startFakeCluster();
     ingress = await startTlsIngress(cluster.server, NAMESPACE);
-    [sites[SHOP], sites[BLOG]] = await Promise.all([site(SHOP), site(BLOG)]);
+    [sites[SHOP], sites[BLOG], sites[CRON]] = await Promise.all([site(SHOP), site(BLOG), site(CRON)]);
   }, 60_000);
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
@@ -322,6 +324,33 @@ describe.skipIf(unavailable)('a certificate 10 days from expiry renewed, applied
     expect(lines.find((l) => l.includes('VERIFYING'))).toContain(`— ${message}`);
     expect(lines.filter((l) => l.includes(message))).toHaveLength(1);
     expect(lines.some((l) => l.includes(`VERIFIED #${incident.id} certificate/${name}`))).toBe(true);
+  });
+
+  it('the cron did renew but the Secret was stale: certbot finds it not due, the Secret is applied, and "renewed; the cron did not run" is not said', async () => {
+    const name = CRON;
+    const s = sites[name];
+    // The renewal cron worked: the lineage is fresh. The ingress's Secret still holds the aged certificate.
+    await renewLineage(s.host, name);
+    const fresh = new X509Certificate(
+      await readFile(path.join(s.host.configDir, 'live', name, 'cert.pem'), 'utf8'),
+    );
+    expect(await servedSerial(name)).toBe(s.aged.serial);
+
+    const incident = await s.sweepAndDecide();
+    const done = await s.settle(incident);
+    expect(done.state).toBe('resolved');
+    const record = await s.record(incident);
+    expect(record.steps[0]).toMatchObject({
+      type: 'certbot.renew',
+      ok: true,
+      summary: expect.stringMatching(/unchanged \(certbot found it not due\)/),
+      data: expect.objectContaining({ renewed: false, changed: false }),
+    });
+    expect(await servedSerial(name)).toBe(fresh.serialNumber);
+    expect(record.escalationMessage).toBeUndefined();
+    const audit = await s.deps.audit.read({ incidentId: incident.id });
+    expect(audit.some((e) => e.why.includes('renewal cron did not run'))).toBe(false);
+    expect((await s.consoleLines()).some((l) => l.includes('renewal cron did not run'))).toBe(false);
   });
 
   it('certbot failing (pebble down): escalated with certbot’s output, the Secret untouched, no "renewed"', async () => {
