@@ -22,6 +22,8 @@ export function lazyKubePort(config: ReefConfig, options: KubePortOptions = {}):
     updateSecretData: async (...args) => (await load()).updateSecretData(...args),
     watchPods: async (...args) => (await load()).watchPods(...args),
     podLogs: async (...args) => (await load()).podLogs(...args),
+    podEvents: async (...args) => (await load()).podEvents(...args),
+    podLog: async (...args) => (await load()).podLog(...args),
     async close() {
       if (port) await (await port).close();
     },

@@ -175,6 +175,32 @@ export function toKubeObject(raw: unknown, kind: string): KubeObject {
   return { kind: str(record(raw).kind) ?? kind, metadata: toKubeMeta(record(raw).metadata) };
 }
 
+/** A Kubernetes Event, as the diagnosis reads it (core/v1: lastTimestamp, or eventTime for new ones). */
+export interface KubeEvent {
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  /** ISO-8601, or '' when the event carries no time. */
+  lastSeen: string;
+  involved: { kind: string; name: string };
+}
+
+export function toKubeEvent(raw: unknown): KubeEvent {
+  const e = record(raw);
+  const involved = record(e.involvedObject);
+  const time = (value: unknown) =>
+    value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : '';
+  return {
+    type: str(e.type) ?? '',
+    reason: str(e.reason) ?? '',
+    message: str(e.message) ?? '',
+    count: num(e.count) ?? 1,
+    lastSeen: time(e.lastTimestamp) || time(e.eventTime) || time(record(e.metadata).creationTimestamp),
+    involved: { kind: str(involved.kind) ?? '', name: str(involved.name) ?? '' },
+  };
+}
+
 export function toKubeReplicaSet(raw: unknown): KubeReplicaSet {
   const rs = record(raw);
   const m = record(rs.metadata);

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { ReefConfig } from '../config/schema.js';
 import { mapLimit } from '../util/concurrency.js';
 import { KubeApiError, type KubeRequest, toKubeApiError } from './kube-errors.js';
-import type { KubeObject, KubePod, KubeReplicaSet, KubeSecret } from './kube-objects.js';
+import type { KubeEvent, KubeObject, KubePod, KubeReplicaSet, KubeSecret } from './kube-objects.js';
 import { runResumableWatch, type WatchEvent, type WatchSource } from './kube-watch.js';
 import type { KubePort, KubePortOptions } from './kubernetes.js';
 
@@ -66,10 +66,17 @@ export interface ClusterApi {
       container?: string;
       sinceSeconds?: number;
       limitBytes?: number;
+      tailLines?: number;
+      previous?: boolean;
       timestamps?: boolean;
     },
     signal: AbortSignal,
   ): Promise<string>;
+  /** Events of a namespace matching a field selector (`involvedObject.name=…`), one page. */
+  listEvents(
+    params: { namespace: string; fieldSelector?: string; limit: number },
+    signal: AbortSignal,
+  ): Promise<KubeEvent[]>;
   /** One pod watch stream; see WatchSource.stream. */
   streamPods(
     namespace: string | undefined,
@@ -280,6 +287,37 @@ export function kubePortOver(
         const text = parts.map((p) => (p === '' || p.endsWith('\n') ? p : `${p}\n`)).join('');
         return { pod: podName, text };
       });
+    },
+
+    async podEvents(name, namespace, podName, limit = 20) {
+      const api = cluster(name);
+      const request = { verb: 'list', resource: 'events', namespace };
+      const params = { namespace, fieldSelector: `involvedObject.name=${podName}`, limit: 500 };
+      const events = await call(api, request, (s) => api.listEvents(params, s));
+      return events
+        .sort((a, b) => (a.lastSeen < b.lastSeen ? -1 : a.lastSeen > b.lastSeen ? 1 : 0))
+        .slice(-limit);
+    },
+
+    async podLog(name, namespace, podName, logOptions = {}) {
+      const api = cluster(name);
+      const request = { verb: 'get', resource: 'pods/log', namespace, name: podName };
+      const params = {
+        namespace,
+        name: podName,
+        tailLines: logOptions.tailLines ?? 50,
+        limitBytes: logOptions.limitBytes ?? 64 * 1024,
+        ...(logOptions.container ? { container: logOptions.container } : {}),
+        ...(logOptions.previous ? { previous: true } : {}),
+      };
+      try {
+        return await call(api, request, (s) => api.readPodLog(params, s));
+      } catch (error) {
+        // 400: no such (previous) container instance yet; 404: the pod is gone. Nothing to read.
+        if (error instanceof KubeApiError && (error.status === 400 || error.failure === 'not-found'))
+          return '';
+        throw error;
+      }
     },
 
     async watchPods(name, watch) {

@@ -16,10 +16,12 @@ import type { ClusterConfig, ReefConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { KubeApiError } from './kube-errors.js';
 import {
+  type KubeEvent,
   type KubeObject,
   type KubePod,
   type KubeReplicaSet,
   type KubeSecret,
+  toKubeEvent,
   toKubeObject,
   toKubePod,
   toKubeReplicaSet,
@@ -79,6 +81,18 @@ export interface KubePort extends PodLogsPort {
     name: string,
     update: (current: KubeSecret) => Record<string, string> | undefined,
   ): Promise<KubeSecret>;
+  /** The latest events about a pod (oldest first), for the diagnosis' context. */
+  podEvents(cluster: string, namespace: string, pod: string, limit?: number): Promise<KubeEvent[]>;
+  /**
+   * The last lines of one pod's log (`previous`: of the container instance that last crashed, what a
+   * crash loop's diagnosis needs); empty when there is none to read.
+   */
+  podLog(
+    cluster: string,
+    namespace: string,
+    pod: string,
+    options?: { container?: string; previous?: boolean; tailLines?: number; limitBytes?: number },
+  ): Promise<string>;
   /**
    * Watches pods until `options.signal` aborts: lists first (`onSync`), then streams events from that
    * resourceVersion (BOOKMARKs included), resumes a dropped stream where it left off, lists again after
@@ -176,6 +190,13 @@ export function createKubePort(config: ReefConfig, options: KubePortOptions = {}
         );
       },
       readPodLog: (params, signal) => c.core.readNamespacedPodLog(params, withSignal(signal)),
+      async listEvents({ namespace, fieldSelector, limit }, signal) {
+        const page = await c.core.listNamespacedEvent(
+          { namespace, limit, ...(fieldSelector ? { fieldSelector } : {}) },
+          withSignal(signal),
+        );
+        return page.items.map(toKubeEvent);
+      },
       streamPods: (namespace, resourceVersion, handlers, signal) =>
         streamPods(c, namespace, resourceVersion, handlers, signal, options.watchTimeoutSeconds),
     };

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../adapters/clock.js';
+import type { KubePort } from '../adapters/kubernetes.js';
 import type { LlmConfig } from '../config/llm-schema.js';
 import { type Incident, isActive, transition } from '../incidents/incident.js';
 import type { IncidentStore } from '../incidents/store.js';
@@ -8,6 +9,7 @@ import { type ContextSource, gatherContext } from './context.js';
 import { createDiagnoser } from './create.js';
 import type { Diagnoser, DiagnosisTrigger } from './diagnoser.js';
 import type { Diagnosis } from './diagnosis.js';
+import { kubeContextSource } from './kube-context.js';
 
 /**
  * The diagnosis step of the flow (DESIGN.md §5), between the incident and the runbook match: it
@@ -96,16 +98,21 @@ export function runtimeDiagnoseStep(
   },
   log: { warn(message: string): void },
   env: NodeJS.ProcessEnv = process.env,
+  /** The clusters' API: a pod incident's events and last log lines go to the LLM (not to the rules). */
+  kube?: Pick<KubePort, 'podEvents' | 'podLog'>,
 ): DiagnoseStep {
+  const diagnoser = createDiagnoser({
+    llm: rt.config.llm,
+    timezone: rt.config.timezone,
+    redis: rt.connection,
+    prefix: rt.prefix,
+    clock: rt.clock,
+    env,
+  });
   return diagnoseStep({
-    diagnoser: createDiagnoser({
-      llm: rt.config.llm,
-      timezone: rt.config.timezone,
-      redis: rt.connection,
-      prefix: rt.prefix,
-      clock: rt.clock,
-      env,
-    }),
+    diagnoser,
+    // Evidence costs API calls: gathered only for a diagnoser that reads it.
+    ...(kube && diagnoser.name === 'anthropic' ? { source: kubeContextSource(kube) } : {}),
     store: rt.store,
     clock: rt.clock,
     pastIncidents: rt.config.llm.pastIncidents,

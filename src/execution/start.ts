@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { lazyKubePort } from '../adapters/kube-lazy.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { rediagnoseWorsened, runtimeDiagnoseStep } from '../diagnosis/step.js';
 import type { IncidentEvent } from '../events/incident-event.js';
@@ -25,6 +26,13 @@ function liveCatalogOf(rt: Runtime, log: Pick<Logger, 'warn' | 'info'>): LiveCat
  */
 export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn' | 'info'>) {
   let built: DecideDeps | undefined;
+  // The clusters' API for the diagnosis' evidence (events, last log lines), opened on first use.
+  let kube: ReturnType<typeof lazyKubePort> | undefined;
+  const evidence = () => {
+    if (Object.keys(rt.config.clusters).length === 0) return undefined;
+    kube ??= lazyKubePort(rt.config);
+    return kube;
+  };
   const deps = (): DecideDeps => {
     if (built) return built;
     const runbooks = liveCatalogOf(rt, log);
@@ -38,7 +46,7 @@ export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn' | 'info'>) {
       clock: rt.clock,
       queue: executionsQueue(rt.redis.bullConnection(), rt.prefix),
       expireAfterMs: parseDuration(rt.config.approvals.expireAfter) ?? DEFAULT_EXPIRE_AFTER_MS,
-      diagnose: runtimeDiagnoseStep(rt, log),
+      diagnose: runtimeDiagnoseStep(rt, log, process.env, evidence()),
     };
     return built;
   };
@@ -50,6 +58,7 @@ export function startDeciding(rt: Runtime, log: Pick<Logger, 'warn' | 'info'>) {
     },
     close: async () => {
       await built?.queue.close();
+      await kube?.close();
     },
   };
 }
