@@ -7,6 +7,7 @@ import type { Incident } from '../incidents/incident.js';
 import type { IncidentStore } from '../incidents/store.js';
 import type { Catalog } from '../runbooks/catalog.js';
 import { planFor } from '../runbooks/plan.js';
+import { mapLimit } from '../util/concurrency.js';
 import { announce, escalate, moveIncident } from './incident-moves.js';
 import { type ExecutionJobData, enqueueExpiry, enqueueRun } from './queue.js';
 
@@ -101,5 +102,14 @@ export async function decideOpened(
   events: readonly { type: string; incident: Incident }[],
   deps: DecideDeps,
 ): Promise<void> {
-  for (const event of events) if (event.type === 'opened') await decide(event.incident, deps);
+  // Side by side (a few at a time): each decision may wait on the LLM, and one slow answer must not
+  // hold up the others. Incidents are independent (one fingerprint each, locked on its own).
+  const opened = events.filter((e) => e.type === 'opened');
+  const failures: unknown[] = [];
+  await mapLimit(opened, DECISIONS_AT_ONCE, (event) =>
+    decide(event.incident, deps).catch((error: unknown) => void failures.push(error)),
+  );
+  if (failures.length > 0) throw failures[0];
 }
+
+const DECISIONS_AT_ONCE = 4;

@@ -6,6 +6,7 @@ import { decide, decideOpened } from '../../src/execution/decide.js';
 import type { Finding } from '../../src/findings/finding.js';
 import { ConsoleSurface } from '../../src/surfaces/console.js';
 import { diagnosisReply } from '../fixtures/anthropic-api-server.js';
+import { eventually } from '../helpers/eventually.js';
 import { API_KEY, diagnosisHarness, podFacts } from './harness.js';
 
 describe('the decision with a diagnosis first (real Redis, real runbooks)', () => {
@@ -115,6 +116,25 @@ describe('the decision with a diagnosis first (real Redis, real runbooks)', () =
       /ESCALATED[\s\S]*diagnosis by Claude .*recommends a human decides: The image tag does not exist\./,
     );
     expect(await h.runs()).toEqual([]);
+  });
+
+  it('one slow LLM answer does not hold up the other decisions of the same sweep', async () => {
+    // Whichever request arrives first waits 2 s; the other is answered at once.
+    state.api.reply({ kind: 'delay', ms: 2000, reply: diagnosisReply({ runbookId: 'pod-restart' }) });
+    const events = await h.ingest(pod('slow-1', 'OOMKilled'), pod('slow-2', 'OOMKilled'));
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened).toHaveLength(2);
+    const deciding = decideOpened(events, h.decideDeps(h.diagnoser()));
+    // Both questions are asked while the first is still unanswered (one at a time, the second would
+    // only be asked after the first decision), and the quick one is decided meanwhile.
+    await eventually('both questions asked', async () => state.api.requests.length === 2);
+    const slow = opened.find((i) => state.api.requests[0]!.raw.includes(i.target))!;
+    const quick = opened.find((i) => i !== slow)!;
+    expect((await state.store.get(slow.id))!.state).toBe('open');
+    await eventually('the quick decision', async () => (await state.store.get(quick.id))!.state !== 'open');
+    expect((await state.store.get(slow.id))!.state).toBe('open');
+    await deciding;
+    expect((await state.store.get(slow.id))!.state).not.toBe('open');
   });
 
   it('an all-green sweep makes zero LLM calls; an opening makes one; a worsening re-diagnoses once', async () => {
