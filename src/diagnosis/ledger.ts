@@ -51,7 +51,8 @@ export function emptyTotals(): LlmTotals {
   return { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, failures: 0, cacheHits: 0, budgetSkips: 0 };
 }
 
-function totalsOf(hash: Record<string, string>): LlmTotals {
+/** A period's totals from its Redis hash (the ledger's own fields; `/metrics` reads them too). */
+export function totalsOf(hash: Record<string, string>): LlmTotals {
   const n = (k: string) => Number(hash[k] ?? 0) || 0;
   return {
     calls: n('calls'),

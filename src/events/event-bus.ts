@@ -1,7 +1,6 @@
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { errorMessage } from '../errors.js';
 import type { IncidentEvent } from './incident-event.js';
+import { consumeStream } from './stream-consumer.js';
 
 const GROUP = 'surfaces';
 const MAX_LEN = 10_000;
@@ -41,54 +40,13 @@ export class EventBus {
     onError: (message: string) => void = () => {},
     group: string = GROUP,
   ): Promise<void> {
-    const consumer = `${hostname()}-${process.pid}`;
-    try {
-      await this.redis.xgroup('CREATE', this.stream, group, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!errorMessage(error).includes('BUSYGROUP')) throw error;
-    }
-    let lastClaim = 0;
-    while (!signal.aborted) {
-      try {
-        let entries: [string, string[]][] = [];
-        if (Date.now() - lastClaim > 30_000) {
-          lastClaim = Date.now();
-          const claimed = (await this.redis.xautoclaim(
-            this.stream,
-            group,
-            consumer,
-            60_000,
-            '0-0',
-            'COUNT',
-            100,
-          )) as [string, [string, string[]][]];
-          entries = claimed[1] ?? [];
-        }
-        if (entries.length === 0) {
-          const read = (await blocking.xreadgroup(
-            'GROUP',
-            group,
-            consumer,
-            'COUNT',
-            100,
-            'BLOCK',
-            1000,
-            'STREAMS',
-            this.stream,
-            '>',
-          )) as [string, [string, string[]][]][] | null;
-          entries = read?.[0]?.[1] ?? [];
-        }
-        for (const [id, fields] of entries) {
-          const raw = fields[fields.indexOf('event') + 1];
-          if (raw) await handle(JSON.parse(raw) as IncidentEvent);
-          await this.redis.xack(this.stream, group, id);
-        }
-      } catch (error) {
-        if (signal.aborted) break;
-        onError(errorMessage(error));
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+    await consumeStream(
+      this.redis,
+      blocking,
+      { stream: this.stream, group, field: 'event', count: 100 },
+      (value) => handle(value as IncidentEvent),
+      signal,
+      onError,
+    );
   }
 }

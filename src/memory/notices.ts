@@ -1,6 +1,5 @@
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { errorMessage } from '../errors.js';
+import { consumeStream } from '../events/stream-consumer.js';
 import type { ChatSurface, Digest } from '../surfaces/chat-surface.js';
 
 /**
@@ -38,55 +37,14 @@ export class NoticeBus {
     signal: AbortSignal,
     onError: (message: string) => void = () => {},
   ): Promise<void> {
-    const consumer = `${hostname()}-${process.pid}`;
-    try {
-      await this.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!errorMessage(error).includes('BUSYGROUP')) throw error;
-    }
-    let lastClaim = 0;
-    while (!signal.aborted) {
-      try {
-        let entries: [string, string[]][] = [];
-        if (Date.now() - lastClaim > 30_000) {
-          lastClaim = Date.now();
-          const claimed = (await this.redis.xautoclaim(
-            this.stream,
-            GROUP,
-            consumer,
-            60_000,
-            '0-0',
-            'COUNT',
-            20,
-          )) as [string, [string, string[]][]];
-          entries = claimed[1] ?? [];
-        }
-        if (entries.length === 0) {
-          const read = (await blocking.xreadgroup(
-            'GROUP',
-            GROUP,
-            consumer,
-            'COUNT',
-            20,
-            'BLOCK',
-            1000,
-            'STREAMS',
-            this.stream,
-            '>',
-          )) as [string, [string, string[]][]][] | null;
-          entries = read?.[0]?.[1] ?? [];
-        }
-        for (const [id, fields] of entries) {
-          const raw = fields[fields.indexOf('notice') + 1];
-          if (raw) await show(surface, JSON.parse(raw) as Notice);
-          await this.redis.xack(this.stream, GROUP, id);
-        }
-      } catch (error) {
-        if (signal.aborted) break;
-        onError(errorMessage(error));
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+    await consumeStream(
+      this.redis,
+      blocking,
+      { stream: this.stream, group: GROUP, field: 'notice', count: 20 },
+      (value) => show(surface, value as Notice),
+      signal,
+      onError,
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import dayjs from 'dayjs';
 import timezone from 'dayjs/plugin/timezone.js';
 import utc from 'dayjs/plugin/utc.js';
 import type { Redis } from 'ioredis';
-import { emptyTotals, type LlmTotals } from '../diagnosis/ledger.js';
+import { emptyTotals, type LlmTotals, totalsOf } from '../diagnosis/ledger.js';
 
 dayjs.extend(utc);
 dayjs.extend(timezone);
@@ -39,17 +39,4 @@ export async function readLlmTotals(
     for (const k of Object.keys(total) as (keyof LlmTotals)[]) total[k] += t[k];
   });
   return { total, month };
-}
-
-function totalsOf(hash: Record<string, string>): LlmTotals {
-  const n = (k: string) => Number(hash[k] ?? 0) || 0;
-  return {
-    calls: n('calls'),
-    inputTokens: n('inputTokens'),
-    outputTokens: n('outputTokens'),
-    costUsd: n('microUsd') / 1e6,
-    failures: n('failures'),
-    cacheHits: n('cacheHits'),
-    budgetSkips: n('budgetSkips'),
-  };
 }

@@ -124,9 +124,12 @@ describe('pod watches feed incidents (fake API server, real client-node, real Re
       state: 'open',
       facts: { cluster: 'lab', ownerKind: 'Deployment', ownerName: 'web', restartCount: 4 },
     });
-    expect((await published()).map((e) => [e.type, e.incident.target])).toEqual([
-      ['opened', 'apps/web-6b7-a'],
-    ]);
+    // Saved first, then published: wait for the event rather than read the stream at once.
+    const events = await eventually('the opened event', async () => {
+      const now = await published();
+      return now.length > 0 ? now : undefined;
+    });
+    expect(events.map((e) => [e.type, e.incident.target])).toEqual([['opened', 'apps/web-6b7-a']]);
     // An event about another pod says nothing about this one.
     crash('web-6b7-b');
     await eventually('the second incident', () => incident('web-6b7-b'));
