@@ -157,12 +157,14 @@ describe('pod watches feed incidents (fake API server, real client-node, real Re
     try {
       await start();
       crash('web-6b7-a');
-      const asked = await eventually('the request for approval', async () => {
-        const i = await incident('web-6b7-a');
-        return i?.state === 'awaiting-approval' ? i : undefined;
+      // The request is announced after it is saved: wait for the announcement.
+      const types = await eventually('the request for approval', async () => {
+        const now = (await published()).map((e) => e.type);
+        return now.includes('awaiting-approval') ? now : undefined;
       });
-      expect(asked.proposedRunbookId).toBe('pod-restart');
-      expect((await published()).map((e) => e.type)).toEqual(['opened', 'awaiting-approval']);
+      expect(types).toEqual(['opened', 'awaiting-approval']);
+      const asked = (await incident('web-6b7-a'))!;
+      expect(asked).toMatchObject({ state: 'awaiting-approval', proposedRunbookId: 'pod-restart' });
       expect((await audit.read({ incidentId: asked.id })).map((e) => e.action)).toEqual([
         'decision',
         'approval-requested',
