@@ -134,6 +134,11 @@ describe('reef plan', () => {
       });
       expect(decided).toBe('ask');
       expect((await store.get('1'))!.state).toBe('awaiting-approval');
+      // `reef status` says what is asked of a human, and until when.
+      const status = await runCli(['status', '-c', file], { env: env() });
+      expect(status.stdout).toMatch(
+        /Awaiting approval: #1 runbook pod-restart, asked \d+s ago, expires in (29m|30m)[^\n]* → reef approve 1 · reef plan 1 · reef dismiss 1/,
+      );
       const r = await runCli(['approve', '1', '-c', file], { env: env() });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Approved by cli:\S+: runbook pod-restart is queued/);

@@ -1,10 +1,13 @@
 import { formatLlmStatus, readLlmStatus } from '../../diagnosis/llm-status.js';
+import { DEFAULT_EXPIRE_AFTER_MS } from '../../execution/decide.js';
 import { PauseFlag } from '../../guardrails/pause.js';
+import { awaitingSince } from '../../operator/candidates.js';
 import { openRuntime } from '../../runtime/runtime.js';
 import { readLastSweep } from '../../runtime/sweep-processor.js';
 import { readWatchRecords } from '../../runtime/watch-record.js';
 import { brainstormQueue, checksQueue } from '../../schedule/queues.js';
 import { listSchedules } from '../../schedule/scheduler.js';
+import { formatDuration, parseDuration } from '../../util/duration.js';
 import { formatLocal, relative } from '../../util/time.js';
 import { type CliIo, print } from '../io.js';
 import { incidentTable } from './incidents.js';
@@ -105,6 +108,16 @@ export async function statusCommand(
     else {
       print(io.out, `Open incidents: ${open.length}`);
       print(io.out, incidentTable(open, tz, io.color));
+      // What a human is being asked, and until when: the requests expire and escalate on their own.
+      const expireAfterMs = parseDuration(rt.config.approvals.expireAfter) ?? DEFAULT_EXPIRE_AFTER_MS;
+      for (const i of open.filter((x) => x.state === 'awaiting-approval')) {
+        const since = awaitingSince(i);
+        const left = since + expireAfterMs - now.getTime();
+        print(
+          io.out,
+          `Awaiting approval: #${i.id} runbook ${i.proposedRunbookId ?? '(see reef plan)'}, asked ${relative(new Date(since), now)}, ${left > 0 ? `expires in ${formatDuration(left)}` : 'expired'} → reef approve ${i.id} · reef plan ${i.id} · reef dismiss ${i.id}`,
+        );
+      }
     }
     return 0;
   } finally {
