@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { systemClock } from '../src/adapters/clock.js';
 import { createKubePort } from '../src/adapters/kubernetes.js';
-import { type RedisHandle, resolveRedis } from '../src/adapters/redis.js';
+import { deleteKeysUnder, type RedisHandle, resolveRedis } from '../src/adapters/redis.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { computeReport } from '../src/brainstorm/compute.js';
 import { renderMarkdown } from '../src/brainstorm/render-markdown.js';
@@ -18,6 +18,7 @@ import { MemoryRepo } from '../src/memory/memory-repo.js';
 import { NoticeBus } from '../src/memory/notices.js';
 import { type FakeCluster, startFakeCluster } from '../test/fixtures/kubeconfig.js';
 import type { Scenario } from './scenario.js';
+import { benchRedis } from './support/bench-redis.js';
 import {
   makeFleet,
   putRollouts,
@@ -89,7 +90,7 @@ export const brainstormScenario: Scenario = {
       if (released) return;
       released = true;
       if (redis) {
-        await dropPrefix(redis, prefix).catch(() => {});
+        await deleteKeysUnder(redis, prefix).catch(() => {});
         redis.disconnect();
       }
       await handle?.stop();
@@ -98,13 +99,7 @@ export const brainstormScenario: Scenario = {
     };
     signal.addEventListener('abort', () => void release(), { once: true });
     try {
-      handle = await resolveRedis({
-        url: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-        explicit: Boolean(process.env.REDIS_URL),
-        dataDir: dir,
-        mayStartPrivate: true,
-        log,
-      });
+      handle = await benchRedis(dir, log);
       redis = handle.connect();
       cluster = await startFakeCluster();
       const today = localDate(Date.now(), SETUP.timezone);
@@ -231,15 +226,6 @@ async function countKeys(redis: Redis, pattern: string): Promise<number> {
     count += keys.length;
   } while (cursor !== '0');
   return count;
-}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 function reportInFreshProcess(input: ChildInput, nodeArgs: readonly string[] = []): Promise<ChildFigures> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { createAnthropicPort } from '../src/adapters/anthropic.js';
 import type { Clock } from '../src/adapters/clock.js';
-import { type RedisHandle, resolveRedis } from '../src/adapters/redis.js';
+import { deleteKeysUnder, type RedisHandle } from '../src/adapters/redis.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import type { ProbeOutcome } from '../src/checks/sweep.js';
 import { configSchema } from '../src/config/schema.js';
@@ -27,6 +27,7 @@ import { loadCatalog } from '../src/runbooks/catalog.js';
 import { BUNDLED_RUNBOOKS_DIR } from '../src/runbooks/location.js';
 import { startAnthropicApiServer } from '../test/fixtures/anthropic-api-server.js';
 import type { Scenario } from './scenario.js';
+import { benchRedis } from './support/bench-redis.js';
 
 interface Setup {
   /** Sweeps per simulated "day": the injected incidents are placed in days and sweeps into the day. */
@@ -191,7 +192,7 @@ export const diagnosisScenario: Scenario = {
       if (released) return;
       released = true;
       for (const close of closers.splice(0).reverse()) await close().catch(() => {});
-      if (redis) await dropPrefix(redis, prefix).catch(() => {});
+      if (redis) await deleteKeysUnder(redis, prefix).catch(() => {});
       redis?.disconnect();
       await handle?.stop();
       await api.close();
@@ -199,13 +200,7 @@ export const diagnosisScenario: Scenario = {
     };
     signal.addEventListener('abort', () => void release(), { once: true });
     try {
-      handle = await resolveRedis({
-        url: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-        explicit: Boolean(process.env.REDIS_URL),
-        dataDir: dir,
-        mayStartPrivate: true,
-        log,
-      });
+      handle = await benchRedis(dir, log);
       redis = handle.connect();
       const config = configSchema.parse({ redis: { prefix }, llm: { baseUrl: api.url } });
       let ms = Date.parse('2026-11-23T00:00:00Z');
@@ -320,12 +315,3 @@ export const diagnosisScenario: Scenario = {
     }
   },
 };
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}

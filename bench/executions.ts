@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { systemClock } from '../src/adapters/clock.js';
-import { type RedisHandle, resolveRedis } from '../src/adapters/redis.js';
+import { deleteKeysUnder, type RedisHandle } from '../src/adapters/redis.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { runSweep } from '../src/checks/sweep.js';
 import { configSchema, type ReefConfig } from '../src/config/schema.js';
@@ -23,6 +23,7 @@ import { createCheckContext } from '../src/runtime/check-context.js';
 import { writeKubeconfig } from '../test/fixtures/kubeconfig.js';
 import { reportExecutions } from './executions-report.js';
 import type { Scenario } from './scenario.js';
+import { benchRedis } from './support/bench-redis.js';
 import { type EvictStandIn, type EvictStandInSpec, startEvictStandIn } from './support/evict-stand-in.js';
 
 interface Setup extends EvictStandInSpec {
@@ -78,7 +79,7 @@ export const executionsScenario: Scenario = {
       released = true;
       for (const close of closers.splice(0).reverse()) await close().catch(() => {});
       const [first] = connections;
-      if (first) await dropPrefix(first, prefix).catch(() => {});
+      if (first) await deleteKeysUnder(first, prefix).catch(() => {});
       for (const c of connections) c.disconnect();
       await redisHandle?.stop();
       await standIn?.stop();
@@ -90,13 +91,7 @@ export const executionsScenario: Scenario = {
       standIn = await startEvictStandIn({ deployments, namespaces, podsPerDeployment });
       log(`API server stand-in in child pid ${standIn.pid} at ${standIn.url}`);
       const kubeconfig = await writeKubeconfig(dir, [{ name: 'bench', server: standIn.url }]);
-      redisHandle = await resolveRedis({
-        url: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-        explicit: Boolean(process.env.REDIS_URL),
-        dataDir: dir,
-        mayStartPrivate: true,
-        log,
-      });
+      redisHandle = await benchRedis(dir, log);
       const handle = redisHandle;
       const connect = () => {
         const c = handle.connect();
@@ -262,13 +257,4 @@ async function waitForRecords(
       );
     await new Promise((r) => setTimeout(r, setup.pollMs));
   }
-}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { systemClock } from '../src/adapters/clock.js';
-import { type RedisHandle, resolveRedis } from '../src/adapters/redis.js';
+import { deleteKeysUnder, type RedisHandle } from '../src/adapters/redis.js';
 import { fingerprintOf } from '../src/findings/finding.js';
 import { INCIDENT_STATES, type Incident, type IncidentState } from '../src/incidents/incident.js';
 import { IncidentStore } from '../src/incidents/store.js';
@@ -13,6 +13,7 @@ import { countIncidents } from '../src/metrics/incident-counts.js';
 import { ObservedQueues } from '../src/metrics/observed-queues.js';
 import { enableDefaultMetrics, processMetrics } from '../src/metrics/process-metrics.js';
 import type { Scenario } from './scenario.js';
+import { benchRedis } from './support/bench-redis.js';
 
 interface Setup {
   incidents: number;
@@ -127,7 +128,7 @@ export const metricsScenario: Scenario = {
       released = true;
       await queues?.close();
       if (redis) {
-        for (const p of prefixes) await dropPrefix(redis, p).catch(() => {});
+        for (const p of prefixes) await deleteKeysUnder(redis, p).catch(() => {});
         redis.disconnect();
       }
       await handle?.stop();
@@ -135,13 +136,7 @@ export const metricsScenario: Scenario = {
     };
     signal.addEventListener('abort', () => void release(), { once: true });
     try {
-      handle = await resolveRedis({
-        url: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-        explicit: Boolean(process.env.REDIS_URL),
-        dataDir: dir,
-        mayStartPrivate: true,
-        log,
-      });
+      handle = await benchRedis(dir, log);
       redis = handle.connect();
       enableDefaultMetrics(); // as a process serving /metrics does
       const table = [
@@ -235,12 +230,3 @@ export const metricsScenario: Scenario = {
     }
   },
 };
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}

@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { RedisCheckMemory } from '../src/adapters/check-memory.js';
 import { systemClock } from '../src/adapters/clock.js';
-import { type RedisHandle, resolveRedis } from '../src/adapters/redis.js';
+import { deleteKeysUnder, type RedisHandle } from '../src/adapters/redis.js';
 import { runSweep } from '../src/checks/sweep.js';
 import { configSchema, type ReefConfig } from '../src/config/schema.js';
 import { EventBus } from '../src/events/event-bus.js';
@@ -17,6 +17,7 @@ import { type PodWatches, startPodWatches } from '../src/runtime/pod-watch.js';
 import { readWatchRecords } from '../src/runtime/watch-record.js';
 import { writeKubeconfig } from '../test/fixtures/kubeconfig.js';
 import type { Scenario, ScenarioReport } from './scenario.js';
+import { benchRedis } from './support/bench-redis.js';
 import {
   type KubeStandIn,
   type KubeStandInSpec,
@@ -82,7 +83,7 @@ export const podsScenario: Scenario = {
       released = true;
       await watches?.stop().catch(() => {});
       if (redis) {
-        await dropPrefix(redis, prefix).catch(() => {});
+        await deleteKeysUnder(redis, prefix).catch(() => {});
         redis.disconnect();
       }
       await redisHandle?.stop();
@@ -97,13 +98,7 @@ export const podsScenario: Scenario = {
         `API server stand-in in child pid ${standIn.pid} at ${standIn.url}, ${setup.pods} pods in ${Math.round(performance.now() - t0)} ms`,
       );
       const kubeconfig = await writeKubeconfig(dir, [{ name: 'bench', server: standIn.url }]);
-      redisHandle = await resolveRedis({
-        url: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-        explicit: Boolean(process.env.REDIS_URL),
-        dataDir: dir,
-        mayStartPrivate: true,
-        log,
-      });
+      redisHandle = await benchRedis(dir, log);
       redis = redisHandle.connect();
       const config = configSchema.parse({
         redis: { prefix },
@@ -294,15 +289,6 @@ function stats(values: readonly number[]): { median: number; p99: number; max: n
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
   return { median: round(at(0.5)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? 0) };
-}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 function round(n: number): number {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { createKubePort } from '../../src/adapters/kubernetes.js';
-import { resolveRedis } from '../../src/adapters/redis.js';
+import { deleteKeysUnder } from '../../src/adapters/redis.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { computeReport } from '../../src/brainstorm/compute.js';
 import { renderMarkdown } from '../../src/brainstorm/render-markdown.js';
@@ -14,6 +14,7 @@ import { IncidentStore } from '../../src/incidents/store.js';
 import { loadCatalog } from '../../src/runbooks/catalog.js';
 import { BUNDLED_RUNBOOKS_DIR } from '../../src/runbooks/location.js';
 import { startFakeCluster } from '../../test/fixtures/kubeconfig.js';
+import { benchRedis } from './bench-redis.js';
 import { makeFleet, putRollouts, writeFleetHistory, writeFleetIncidents } from './brainstorm-fleet.js';
 
 /**
@@ -28,12 +29,7 @@ const TZ = 'Europe/Berlin';
 async function main(out: string): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'reef-sample-'));
   const prefix = `reef-sample-${process.pid}`;
-  const handle = await resolveRedis({
-    url: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-    explicit: Boolean(process.env.REDIS_URL),
-    dataDir: dir,
-    mayStartPrivate: true,
-  });
+  const handle = await benchRedis(dir);
   const redis = handle.connect();
   const cluster = await startFakeCluster();
   try {
@@ -70,21 +66,12 @@ async function main(out: string): Promise<void> {
     await writeFile(out, renderMarkdown(report));
     process.stdout.write(`wrote ${out} (${report.suggestions.length} suggestions)\n`);
   } finally {
-    await dropPrefix(redis, prefix);
+    await deleteKeysUnder(redis, prefix);
     redis.disconnect();
     await handle.stop();
     await cluster.close();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 const DEFAULT_OUT = fileURLToPath(new URL('../../docs/brainstorm-sample.md', import.meta.url));

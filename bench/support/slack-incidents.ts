@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { deleteKeysUnder } from '../../src/adapters/redis.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { decide } from '../../src/execution/decide.js';
 import { executionsQueue } from '../../src/execution/queue.js';
@@ -101,12 +102,7 @@ export async function waitFor(
 }
 
 export async function dropPrefix(rt: Runtime, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await rt.connection.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await rt.connection.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysUnder(rt.connection, prefix);
 }
 
 /** The incident a message's Approve button names. */

@@ -278,3 +278,16 @@ function hasPassword(url: string): boolean {
     return false;
   }
 }
+
+/**
+ * Deletes every key under `prefix` (Reef's and BullMQ's), in pages: how a demo, a benchmark or a test
+ * leaves a shared Redis as it found it.
+ */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { deleteKeysUnder } from '../adapters/redis.js';
 import { brainstormDeps } from '../brainstorm/deps.js';
 import { runBrainstorm } from '../brainstorm/run-brainstorm.js';
 import { windowEndingAt } from '../brainstorm/window.js';
@@ -118,7 +119,8 @@ export async function runDemo(
       log: (message) => io.err.write(`${message}\n`),
     });
     closers.push(async () => {
-      if (!options.keep) await dropDemoKeys(rt);
+      // The demo's own prefix: it leaves no trace in a shared Redis.
+      if (!options.keep) await deleteKeysUnder(rt.connection, rt.prefix);
       await rt.close();
     });
     const log = createLogger(io.env.REEF_LOG_LEVEL ?? 'warn');
@@ -211,16 +213,6 @@ export async function runDemo(
     for (const close of closers.reverse()) await close().catch(() => {});
     if (!options.keep) await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Removes every key of the demo's own prefix, so a demo leaves no trace in a shared Redis. */
-async function dropDemoKeys(rt: Runtime): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await rt.connection.scan(cursor, 'MATCH', `${rt.prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await rt.connection.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { deleteKeysUnder } from '../../src/adapters/redis.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -16,11 +17,4 @@ export function connect(): Redis {
 }
 
 /** Deletes every key under the prefix (BullMQ's and Reef's). */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
+export const dropPrefix = deleteKeysUnder;
